@@ -1,0 +1,227 @@
+"""``python -m etl``: build the database, load spreadsheets, list, undo and export batches.
+
+A thin layer over ``etl.load`` and ``garita.queries``: every command's docstring is its
+``--help``. Problems the user can fix are printed as messages with exit code 1, never as
+tracebacks.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from etl import load as loader
+from garita import db, exports, queries
+from garita.filters import Filters
+
+DB_HELP = "Database file (default: $GARITA_DB, else data/garita.duckdb)."
+
+
+def friendly(func):
+    """Turn the errors a user can act on into a message and exit code 1."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (db.DatabaseBusy, db.DatabaseMissing, loader.LoadFailed, LookupError,
+                ValueError, OSError) as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+    return wrapper
+
+
+@click.group()
+def main():
+    """Garita's data tools: build the database and load incident spreadsheets.
+
+    \b
+    Example:
+        python -m etl init
+        python -m etl load reports.csv --source "Clinic intake, March" --dry-run
+    """
+
+
+@main.command()
+@click.option("--db", "db_file", type=click.Path(dir_okay=False), help=DB_HELP)
+@friendly
+def init(db_file):
+    """Create the database: schema, the 28 ports of entry and the default incidents.
+
+    Running it again changes nothing.
+
+    \b
+    Example:
+        python -m etl init --db data/garita.duckdb
+    """
+    click.echo(loader.init(db_file))
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--source", help="Where these rows come from; used for rows with no source.")
+@click.option("--dry-run", is_flag=True, help="Check every row and report; save nothing.")
+@click.option("--strict", is_flag=True, help="Load nothing if any row is rejected.")
+@click.option("--date-order", type=click.Choice(["dmy", "mdy"]),
+              help="Day/month order of dates like 03/04/2017 when the file cannot tell.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--db", "db_file", type=click.Path(dir_okay=False), help=DB_HELP)
+@friendly
+def load(file, source, dry_run, strict, date_order, as_json, db_file):
+    """Load a CSV of incidents (English or Spanish headers) as one batch.
+
+    Valid rows load; rejected rows are kept with their reasons (see `rejected`);
+    rows already loaded count as duplicates. Exit code 1 if nothing could be loaded.
+
+    \b
+    Example:
+        python -m etl load intake-marzo.csv --source "Clinic intake" --date-order dmy
+    """
+    report = loader.load_bytes(Path(file).read_bytes(), file, db_path=db_file, source=source,
+                               dry_run=dry_run, strict=strict, date_order=date_order)
+    if as_json:
+        click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
+    else:
+        _print_report(report)
+    if report.status == "rejected":
+        sys.exit(1)
+
+
+def _print_report(report: loader.LoadReport) -> None:
+    if report.encoding:
+        click.echo(f"Read {report.file_name}: {report.encoding}, {report.delimiter}-separated"
+                   + (f", dates {report.date_order}" if report.date_order else ""))
+    if report.unknown_columns:
+        click.echo("Columns not used (dropped, not stored): " + ", ".join(report.unknown_columns))
+    for problem in report.problems[:50]:
+        hint = f" (suggestion: {problem.suggestion})" if problem.suggestion else ""
+        click.echo(f"  row {problem.row}, {problem.column}: {problem.message}{hint}")
+    if len(report.problems) > 50:
+        click.echo(f"  … and {len(report.problems) - 50} more problems (use --json for all).")
+    click.echo(report.message)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.option("--db", "db_file", type=click.Path(dir_okay=False), help=DB_HELP)
+@friendly
+def batches(as_json, db_file):
+    """List the batches loaded, newest first, with their counts and status.
+
+    \b
+    Example:
+        python -m etl batches --json
+    """
+    with _reader(db_file) as con:
+        frame = queries.run(con, "SELECT * FROM batches ORDER BY batch_id DESC")
+    if as_json:
+        click.echo(frame.to_json(orient="records", date_format="iso", indent=2))
+        return
+    for row in frame.itertuples():
+        click.echo(f"{row.batch_id:>4}  {row.status:<11} {row.loaded_at:%Y-%m-%d %H:%M}  "
+                   f"{row.file_name}  total {row.rows_total}, loaded {row.rows_loaded}, "
+                   f"duplicate {row.rows_duplicate}, blank {row.rows_skipped}, "
+                   f"rejected {row.rows_rejected}  by {row.loaded_by}")
+
+
+@main.command()
+@click.argument("batch_id", type=int)
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="CSV file to write (original columns plus a 'problems' column).")
+@click.option("--db", "db_file", type=click.Path(dir_okay=False), help=DB_HELP)
+@friendly
+def rejected(batch_id, out, db_file):
+    """Write a batch's rejected rows, with the reasons, to fix and load again.
+
+    \b
+    Example:
+        python -m etl rejected 4 --out to-fix.csv
+    """
+    with _reader(db_file) as con:
+        if not con.execute("SELECT 1 FROM batches WHERE batch_id = ?", [batch_id]).fetchone():
+            raise LookupError(f"There is no batch {batch_id}. `python -m etl batches` lists them.")
+        rows = con.execute("SELECT source_row, raw, problems FROM rejected_rows "
+                           "WHERE batch_id = ? ORDER BY source_row", [batch_id]).fetchall()
+    Path(out).write_bytes(rejected_csv(rows))
+    click.echo(f"Wrote {len(rows)} rejected rows of batch {batch_id} to {out}.")
+
+
+def rejected_csv(rows) -> bytes:
+    """Rejected rows as CSV: their original cells, then the row number and the reasons."""
+    records = [json.loads(raw) for _, raw, _ in rows]
+    header = list(dict.fromkeys(key for record in records for key in record))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([*header, "original_row", "problems"])
+    for (source_row, _, problems), record in zip(rows, records):
+        reasons = "; ".join(f"{p['column']}: {p['message']}" for p in json.loads(problems))
+        writer.writerow([exports.neutralize(record.get(h, "")) for h in header]
+                        + [source_row, exports.neutralize(reasons)])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+@main.command()
+@click.argument("batch_id", type=int)
+@click.option("--db", "db_file", type=click.Path(dir_okay=False), help=DB_HELP)
+@friendly
+def rollback(batch_id, db_file):
+    """Undo a batch: its incidents leave every view; the ledger keeps the record.
+
+    \b
+    Example:
+        python -m etl rollback 4
+    """
+    click.echo(loader.rollback(batch_id, db_path=db_file))
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["csv", "geojson"]), default="csv",
+              show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="File to write (default: stdout).")
+@click.option("--port", "ports", multiple=True, help="Port code, e.g. 2504 (repeatable).")
+@click.option("--from", "start", help="First month, YYYY-MM.")
+@click.option("--to", "end", help="Last month, YYYY-MM.")
+@click.option("--type", "types", multiple=True, help="Incident type code (repeatable).")
+@click.option("--db", "db_file", type=click.Path(dir_okay=False), help=DB_HELP)
+@friendly
+def export(fmt, out, ports, start, end, types, db_file):
+    """Export the filtered incidents as CSV or GeoJSON (the app's downloads are the same).
+
+    With --from/--to, an incident counts when its whole period lies in the range.
+    GeoJSON leaves out incidents with no port and says how many.
+
+    \b
+    Example:
+        python -m etl export --port 2504 --from 2018-01 --to 2018-12 --out sy2018.csv
+    """
+    filters = Filters.from_strings(start=start, end=end, ports=ports, types=types)
+    with _reader(db_file) as con:
+        frame = queries.export_rows(con, filters)
+    if fmt == "csv":
+        data, note = exports.to_csv(frame), f"{len(frame)} incidents"
+    else:
+        data, unmapped = exports.to_geojson(frame)
+        note = f"{len(frame) - unmapped} incidents ({unmapped} without a port left out)"
+    if out:
+        Path(out).write_bytes(data)
+        click.echo(f"Wrote {note} to {out}.", err=True)
+    else:
+        sys.stdout.buffer.write(data)
+        click.echo(note, err=True)
+
+
+class _reader:
+    def __init__(self, db_file):
+        self.master = db.db_path(db_file)
+
+    def __enter__(self):
+        self.con = db.connect_reader(db.published_file(self.master))
+        return self.con
+
+    def __exit__(self, *exc):
+        self.con.close()

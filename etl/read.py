@@ -1,0 +1,234 @@
+"""Extract: bytes of an uploaded file to a header and rows of text cells.
+
+Refuses, with a message a staff member can act on, anything that is not a delimited text
+file: empty files, header-only files, spreadsheets and archives renamed ``.csv``, binary
+content, broken quoting and runaway cells.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+MAX_CELL_CHARS = 20_000
+MAX_COLUMNS = 200
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
+SAVE_AS_CSV = "In Excel or LibreOffice use File > Save As > 'CSV UTF-8 (comma delimited)'."
+
+_SIGNATURES = [
+    (b"PK\x03\x04", "an Excel workbook (.xlsx) or a ZIP archive"),
+    (b"PK\x05\x06", "an empty ZIP archive"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)"),
+    (b"%PDF", "a PDF document"),
+    (b"\x1f\x8b", "a gzip-compressed file"),
+    (b"{\\rtf", "a Rich Text document"),
+]
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_NOT_CONTROL = bytes(range(32, 127)) + bytes(range(128, 256)) + b"\t\n\r"
+
+csv.field_size_limit(MAX_CELL_CHARS)
+
+
+class FileRefused(ValueError):
+    """The whole file cannot be read as a table; nothing was loaded."""
+
+
+@dataclass
+class Table:
+    """A decoded file: how it was read, its header and its cells, column by column.
+
+    ``columns[j][i]`` is the text of row ``i``, column ``j``. Rows whose cell count differs
+    from the header's are in ``ragged`` (their cells as read) and blank in ``columns``.
+    """
+
+    encoding: str
+    delimiter: str
+    header: list[str]
+    columns: list[pa.Array]
+    n_rows: int
+    ragged: dict[int, list[str]]
+
+    def row(self, index: int) -> list[str]:
+        """The cells of one row as read."""
+        if index in self.ragged:
+            return self.ragged[index]
+        return [col[index].as_py() for col in self.columns]
+
+    @property
+    def delimiter_name(self) -> str:
+        return DELIMITERS.get(self.delimiter, repr(self.delimiter))
+
+
+def _refuse_signatures(data: bytes) -> None:
+    if not data or data.isspace():
+        raise FileRefused("The file is empty. Choose the CSV file that has your rows.")
+    for magic, what in _SIGNATURES:
+        if data.startswith(magic):
+            raise FileRefused(f"This file is {what}, not a CSV file. {SAVE_AS_CSV}")
+
+
+def _has_controls(data: bytes) -> bool:
+    """Control bytes other than tab, CR and LF (deleting every other byte is fast)."""
+    return bool(data.translate(None, _NOT_CONTROL))
+
+
+def _refuse_controls(text) -> None:
+    found = _has_controls(text) if isinstance(text, bytes) else _CONTROL.search(text)
+    if found:
+        raise FileRefused(
+            "The file contains control characters that do not belong in a text file; "
+            f"it may be a binary file renamed .csv. {SAVE_AS_CSV}"
+        )
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Return ``(text, encoding name)`` for UTF-8 (with or without BOM), UTF-16, Windows-1252."""
+    _refuse_signatures(data)
+    if data.startswith(b"\xef\xbb\xbf"):
+        candidates = [("utf-8-sig", "UTF-8 with BOM")]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        candidates = [("utf-16", "UTF-16")]
+    elif b"\x00" in data:
+        raise FileRefused(
+            "The file contains NUL bytes, so it is not a text file (or it is UTF-16 without "
+            f"a byte-order mark). {SAVE_AS_CSV}"
+        )
+    else:
+        candidates = [("utf-8", "UTF-8"), ("cp1252", "Windows-1252")]
+    for codec, name in candidates:
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        _refuse_controls(text)
+        return text, name
+    raise FileRefused(
+        "The file is not text in UTF-8, UTF-16 or Windows-1252, the encodings spreadsheets "
+        f"write. {SAVE_AS_CSV}"
+    )
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter used most in the header line: comma, semicolon or tab."""
+    first_line = text.lstrip("\ufeff").split("\n", 1)[0]
+    unquoted = re.sub(r'"[^"]*"', "", first_line)
+    counts = {d: unquoted.count(d) for d in DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _check_header(header: list[str]) -> list[str]:
+    if not any(cell.strip() for cell in header):
+        raise FileRefused("The first line, where the column names belong, is empty.")
+    if len(header) > MAX_COLUMNS:
+        raise FileRefused(
+            f"The file has {len(header):,} columns; Garita reads at most {MAX_COLUMNS}. "
+            "Is the delimiter right, and is this the incident spreadsheet?"
+        )
+    return [cell.strip().lstrip("\ufeff") for cell in header]
+
+
+def _no_rows() -> FileRefused:
+    return FileRefused("The file has a header but no rows. Add the incidents under the "
+                       "column names.")
+
+
+def _fast_parse(utf8, delimiter: str, head: str) -> Table | None:
+    """Parse well-formed UTF-8 with Arrow's multi-threaded reader; None if it is not."""
+    invalid = []
+
+    def on_invalid(row):
+        invalid.append(row)
+        return "skip"
+    first_line = head.lstrip("\ufeff").split("\n", 1)[0]
+    width = len(next(csv.reader([first_line], delimiter=delimiter), []))
+    if not width or width > MAX_COLUMNS:
+        return None
+    try:
+        parsed = pacsv.read_csv(
+            pa.BufferReader(utf8),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True,
+                                           block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
+                                              ignore_empty_lines=False,
+                                              invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f"f{i}": pa.string() for i in range(width)},
+                strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
+        return None
+    if invalid or parsed.num_columns != width:
+        return None
+    if parsed.num_rows == 0:
+        return None
+    header = _check_header([col[0].as_py() for col in parsed.columns])
+    body = parsed.slice(1)
+    # A trailing empty line is the end of the file, not a row.
+    while body.num_rows and width == 1 and body.column(0)[body.num_rows - 1].as_py() == "":
+        body = body.slice(0, body.num_rows - 1)
+    columns = list(body.columns)
+    if any((pc.max(pc.utf8_length(col)).as_py() or 0) > MAX_CELL_CHARS for col in columns):
+        return None
+    return Table("", delimiter, header, columns, body.num_rows, {})
+
+
+def _slow_parse(text: str, delimiter: str) -> Table:
+    """Python's csv reader: exact row numbers and messages for files Arrow will not take."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise FileRefused("The first line, where the column names belong, is empty.")
+        header = _check_header(header)
+        rows = list(reader)
+    except csv.Error as exc:
+        reason = str(exc)
+        if "field larger" in reason:
+            reason = f"a cell is longer than {MAX_CELL_CHARS:,} characters"
+        elif "EOF" in reason or "end of data" in reason:
+            reason = "a double quote (\") opens a cell that is never closed"
+        raise FileRefused(
+            f"The file could not be read as CSV near line {reader.line_num}: {reason}. "
+            "Fix that line in the spreadsheet and save it again as CSV."
+        ) from None
+    while rows and not rows[-1]:
+        rows.pop()  # the newline at the end of the file is not a row
+    width = len(header)
+    ragged = {i: row for i, row in enumerate(rows) if len(row) != width and any(
+        cell.strip() for cell in row)}
+    columns = [pa.array([row[j] if len(row) == width else "" for row in rows], pa.string())
+               for j in range(width)]
+    return Table("", delimiter, header, columns, len(rows), ragged)
+
+
+def read_table(data: bytes) -> Table:
+    """Decode and parse a CSV file into a header and columns, or raise ``FileRefused``."""
+    _refuse_signatures(data)
+    table = None
+    if not data.startswith((b"\xff\xfe", b"\xfe\xff")) and b"\x00" not in data:
+        _refuse_controls(data)
+        bom = data.startswith(b"\xef\xbb\xbf")
+        body = pa.py_buffer(data)[3:] if bom else pa.py_buffer(data)
+        head = data[3 if bom else 0:65536].decode("utf-8", "ignore")
+        table = _fast_parse(body, sniff_delimiter(head), head)
+        if table is not None:
+            table.encoding = "UTF-8 with BOM" if bom else "UTF-8"
+    if table is None:
+        text, encoding = decode(data)
+        delimiter = sniff_delimiter(text)
+        table = (_fast_parse(text.encode("utf-8"), delimiter, text[:65536])
+                 if encoding != "UTF-8" else None)
+        if table is None:
+            table = _slow_parse(text, delimiter)
+        table.encoding = encoding
+    if not table.n_rows:
+        raise _no_rows()
+    return table

@@ -1,0 +1,1 @@
+"""Garita: documented incidents at US–Mexico ports of entry, as maps and charts."""

@@ -1,0 +1,40 @@
+"""Shared fixtures: a fresh database per test, built the way `make run` builds it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from etl import load as loader
+from garita import db
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def db_file(tmp_path, monkeypatch) -> Path:
+    """A path for a database that does not exist yet (GARITA_DB points at it)."""
+    path = tmp_path / "garita.duckdb"
+    monkeypatch.setenv(db.DB_ENV, str(path))
+    return path
+
+
+@pytest.fixture
+def built_db(db_file) -> Path:
+    """A database after `python -m etl init`: ports and the 57 default incidents."""
+    loader.init(db_file)
+    return db_file
+
+
+def read(path: Path, sql: str, params=None):
+    """Run a query on the newest published copy, as the dashboard would."""
+    con = db.connect_reader(db.published_file(path))
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def load_text(path: Path, text: str, name: str = "batch.csv", **kwargs):
+    return loader.load_bytes(text.encode("utf-8"), name, db_path=path, **kwargs)
