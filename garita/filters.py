@@ -65,8 +65,13 @@ class Filters:
                    tuple(sorted(set(nationalities))), tuple(sorted(set(groups))),
                    tuple(sorted(set(states))), (search or "").strip())
 
-    def without_ports(self) -> "Filters":
-        return replace(self, ports=())
+    def with_search(self, text: str | None) -> "Filters":
+        """The same filters with a free-text search over summaries and sources."""
+        return replace(self, search=(text or "").strip()[:200])
+
+    def only_port(self, code: str) -> "Filters":
+        """The same filters narrowed to one port (the map's click, the port detail)."""
+        return replace(self, ports=(code,))
 
     @property
     def has_date_range(self) -> bool:

@@ -1,10 +1,13 @@
 """One function per question the app and the CLI ask. SQL inline, values always bound.
 
 Every function takes a cursor on a published copy (see ``garita.db``) and a ``Filters``
-value, aggregates in DuckDB, and returns only what the caller shows.
+value, aggregates in DuckDB, and returns only what the caller shows: a row per port, per
+month or per page of incidents, never the whole table.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 import duckdb
 import pandas as pd
@@ -15,6 +18,8 @@ EXPORT_COLUMNS = ("incident_id", "date", "date_precision", "port_code", "port_na
                   "latitude", "longitude", "people_count", "group_type", "children",
                   "nationality", "incident_types", "outcome", "summary", "source",
                   "source_url", "batch_id")
+MEASURES = {"incidents": "count(*)", "people": "coalesce(sum(people_count), 0)"}
+STACKS = ("type", "port")
 
 DATE_AS_KNOWN = ("CASE date_precision WHEN 'day' THEN strftime(date, '%Y-%m-%d') "
                  "WHEN 'month' THEN strftime(date, '%Y-%m') "
@@ -26,6 +31,12 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> pd.DataFrame:
     return con.execute(sql, params or []).df()
 
 
+def _measure(measure: str) -> str:
+    if measure not in MEASURES:
+        raise ValueError(f"Unknown measure {measure!r}: use incidents or people.")
+    return MEASURES[measure]
+
+
 def export_rows(con, filters: Filters, limit: int | None = None, offset: int = 0) -> pd.DataFrame:
     """The filtered incidents in the export layout, oldest first, unknown dates last."""
     where, params = filters.where()
@@ -34,10 +45,194 @@ def export_rows(con, filters: Filters, limit: int | None = None, offset: int = 0
         page = " LIMIT ? OFFSET ?"
         params = [*params, int(limit), int(offset)]
     return run(con, f"""
-        SELECT incident_id, {DATE_AS_KNOWN} AS date_as_known, date_precision, port_code, port_name,
-               state, latitude, longitude, people_count, group_type, children, nationality,
-               array_to_string(incident_types, ';') AS incident_types, outcome, summary,
-               source, source_url, batch_id
+        SELECT incident_id, {DATE_AS_KNOWN} AS date_as_known, date_precision, port_code,
+               port_name, state, latitude, longitude, people_count, group_type, children,
+               nationality, array_to_string(incident_types, ';') AS incident_types, outcome,
+               summary, source, source_url, batch_id
         FROM incidents_mapped WHERE {where}
         ORDER BY incidents_mapped.date NULLS LAST, incident_id{page}""", params
     ).rename(columns={"date_as_known": "date"})
+
+
+def count_incidents(con, filters: Filters) -> int:
+    where, params = filters.where()
+    return con.execute(f"SELECT count(*) FROM incidents WHERE {where}", params).fetchone()[0]
+
+
+def headline(con, filters: Filters) -> dict:
+    """The numbers above every page: incidents, people, ports, months, and what is missing."""
+    where, params = filters.where()
+    row = con.execute(f"""
+        SELECT count(*), coalesce(sum(people_count), 0), count(DISTINCT port_code),
+               count(DISTINCT date_trunc('month', date))
+                   FILTER (date_precision IN ('day', 'month')),
+               count(*) FILTER (port_code IS NULL),
+               count(*) FILTER (date_precision = 'year'),
+               count(*) FILTER (date_precision = 'unknown'),
+               count(*) FILTER (people_count IS NULL),
+               min(date) FILTER (date_precision IN ('day', 'month')),
+               max(date) FILTER (date_precision IN ('day', 'month'))
+        FROM incidents WHERE {where}""", params).fetchone()
+    keys = ("incidents", "people", "ports", "months", "no_port", "year_only", "no_date",
+            "people_unknown", "first_month", "last_month")
+    return dict(zip(keys, row))
+
+
+def filter_options(con) -> dict:
+    """What the filter bar offers: ports, types, nationalities and the months with data."""
+    ports = run(con, "SELECT port_code, port_name, state, field_office FROM ports "
+                     "ORDER BY state, port_name")
+    types = run(con, "SELECT code, label_en, label_es FROM incident_types")
+    nationalities = [n for (n,) in con.execute(
+        "SELECT nationality FROM incidents WHERE nationality IS NOT NULL "
+        "GROUP BY 1 ORDER BY count(*) DESC, 1").fetchall()]
+    first, last = con.execute(
+        "SELECT min(date), max(date) FROM incidents WHERE date IS NOT NULL").fetchone()
+    return {"ports": ports, "types": types, "nationalities": nationalities,
+            "months": _month_range(first, last)}
+
+
+def _month_range(first: dt.date | None, last: dt.date | None) -> list[str]:
+    if first is None:
+        return []
+    months, year, month = [], first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        months.append(f"{year}-{month:02d}")
+        year, month = year + (month == 12), month % 12 + 1
+    return months
+
+
+def by_port(con, filters: Filters, measure: str = "incidents") -> pd.DataFrame:
+    """A row per port with incidents: location, counts and its most frequent types."""
+    where, params = filters.where("i")
+    return run(con, f"""
+        WITH hits AS (
+            SELECT i.port_code, count(*) AS incidents,
+                   coalesce(sum(i.people_count), 0) AS people
+            FROM incidents i WHERE i.port_code IS NOT NULL AND {where} GROUP BY 1),
+        type_counts AS (
+            SELECT i.port_code, t.type, count(*) AS n
+            FROM incidents i, unnest(i.incident_types) AS t(type)
+            WHERE i.port_code IS NOT NULL AND {where} GROUP BY 1, 2),
+        ranked AS (
+            SELECT port_code, type, n,
+                   row_number() OVER (PARTITION BY port_code ORDER BY n DESC, type) AS rank
+            FROM type_counts)
+        SELECT p.port_code, p.port_name, p.state, p.field_office, p.mexican_city,
+               p.latitude, p.longitude, h.incidents, h.people,
+               h.{'people' if measure == 'people' else 'incidents'} AS value,
+               max(r.type) FILTER (r.rank = 1) AS top_type,
+               string_agg(r.type || ' (' || r.n || ')', ', ' ORDER BY r.rank)
+                   FILTER (r.rank <= 3) AS top_types
+        FROM hits h JOIN ports p USING (port_code) LEFT JOIN ranked r USING (port_code)
+        GROUP BY ALL ORDER BY value DESC, p.port_name""", [*params, *params])
+
+
+def unmapped_count(con, filters: Filters) -> int:
+    """Filtered incidents with no port of entry (counted everywhere but the map)."""
+    where, params = filters.where()
+    return con.execute(f"SELECT count(*) FROM incidents WHERE port_code IS NULL AND {where}",
+                       params).fetchone()[0]
+
+
+def monthly(con, filters: Filters, stack: str = "type", measure: str = "incidents"
+            ) -> pd.DataFrame:
+    """Incidents (or people) per month for incidents known to the month or day.
+
+    Stacked by type (an incident counts once under each of its types) or by port
+    (incidents with no port under "No port"). Months with nothing are absent here; the
+    chart fills them with zero.
+    """
+    if stack not in STACKS:
+        raise ValueError(f"Unknown stack {stack!r}: use type or port.")
+    where, params = filters.where("i")
+    value = _measure(measure).replace("people_count", "i.people_count")
+    if stack == "type":
+        return run(con, f"""
+            SELECT date_trunc('month', i.date) AS month, t.type AS key, {value} AS value
+            FROM incidents i, unnest(i.incident_types) AS t(type)
+            WHERE i.date_precision IN ('day', 'month') AND {where}
+            GROUP BY 1, 2 ORDER BY 1, 2""", params)
+    return run(con, f"""
+        SELECT date_trunc('month', i.date) AS month,
+               coalesce(p.port_name, 'No port') AS key, {value} AS value
+        FROM incidents i LEFT JOIN ports p USING (port_code)
+        WHERE i.date_precision IN ('day', 'month') AND {where}
+        GROUP BY 1, 2 ORDER BY 1, 2""", params)
+
+
+def yearly(con, filters: Filters, measure: str = "incidents") -> pd.DataFrame:
+    """Per year, split by how precisely the date is known (day/month vs year only)."""
+    where, params = filters.where()
+    return run(con, f"""
+        SELECT year(date) AS year,
+               CASE WHEN date_precision = 'year' THEN 'year only' ELSE 'month or day' END
+                   AS precision,
+               {_measure(measure)} AS value
+        FROM incidents WHERE date IS NOT NULL AND {where}
+        GROUP BY 1, 2 ORDER BY 1, 2""", params)
+
+
+def port_month(con, filters: Filters) -> pd.DataFrame:
+    """Incidents per port and month (ports with incidents, months known to the month)."""
+    where, params = filters.where("i")
+    return run(con, f"""
+        SELECT p.port_name AS port, p.state, date_trunc('month', i.date) AS month,
+               count(*) AS incidents
+        FROM incidents i JOIN ports p USING (port_code)
+        WHERE i.date_precision IN ('day', 'month') AND {where}
+        GROUP BY ALL ORDER BY 1, 3""", params)
+
+
+def by_group(con, filters: Filters, group: str) -> pd.DataFrame:
+    """Incidents and people per state or per field office (no port: by its state)."""
+    if group not in ("state", "field_office"):
+        raise ValueError(f"Unknown grouping {group!r}: use state or field_office.")
+    where, params = filters.where("i")
+    key = "i.state" if group == "state" else "p.field_office"
+    return run(con, f"""
+        SELECT coalesce({key}, 'Not known') AS name, count(*) AS incidents,
+               coalesce(sum(i.people_count), 0) AS people,
+               count(DISTINCT i.port_code) AS ports
+        FROM incidents i LEFT JOIN ports p USING (port_code)
+        WHERE {where} GROUP BY 1 ORDER BY incidents DESC, name""", params)
+
+
+def breakdown(con, filters: Filters, field: str) -> pd.DataFrame:
+    """Counts by incident type or by nationality for the filtered incidents."""
+    where, params = filters.where("i")
+    if field == "type":
+        return run(con, f"""
+            SELECT t.type AS name, count(*) AS incidents
+            FROM incidents i, unnest(i.incident_types) AS t(type)
+            WHERE {where} GROUP BY 1 ORDER BY 2 DESC, 1""", params)
+    if field == "nationality":
+        return run(con, f"""
+            SELECT coalesce(i.nationality, 'not recorded') AS name, count(*) AS incidents
+            FROM incidents i WHERE {where} GROUP BY 1 ORDER BY 2 DESC, 1""", params)
+    raise ValueError(f"Unknown breakdown {field!r}: use type or nationality.")
+
+
+def sources(con, filters: Filters) -> pd.DataFrame:
+    """The citations behind the filtered incidents, most used first."""
+    where, params = filters.where()
+    return run(con, f"""
+        SELECT source, source_url, count(*) AS incidents
+        FROM incidents WHERE {where} GROUP BY 1, 2 ORDER BY 3 DESC, 1""", params)
+
+
+def batches(con) -> pd.DataFrame:
+    """The batch ledger's public fields, newest first (who loaded it is staff-only)."""
+    return run(con, """
+        SELECT batch_id, file_name, loaded_at, source, rows_total, rows_loaded,
+               rows_duplicate, rows_skipped, rows_rejected, status
+        FROM batches ORDER BY batch_id DESC""")
+
+
+def data_version(con) -> dict:
+    """The version and time of the data, and the last batch loaded."""
+    meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+    last = con.execute("SELECT batch_id, loaded_at FROM batches ORDER BY batch_id DESC "
+                       "LIMIT 1").fetchone()
+    return {"version": int(meta.get("data_version", 0)), "changed_at": meta.get("changed_at"),
+            "last_batch": last[0] if last else None, "last_loaded_at": last[1] if last else None}

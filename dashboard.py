@@ -1,0 +1,130 @@
+"""Garita's entry point: page setup, navigation, the shared filter bar, headline and footer."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from garita import db, ui
+from garita.filters import GROUPS, Filters
+from garita.i18n import t
+from garita.maps import type_label
+
+st.set_page_config(page_title="Garita", page_icon=":material/location_on:", layout="wide")
+
+FILTER_KEYS = ("months", "states", "offices", "ports", "types", "nat", "groups")
+GROUP_LABELS = {"individual": "Individual", "family": "Family", "group": "Group",
+                "unaccompanied_minor": "Unaccompanied minor", "with_children": "With children"}
+
+
+def reset_filters(months: list[str]) -> None:
+    for key in FILTER_KEYS:
+        st.session_state[key] = (months[0], months[-1]) if key == "months" and months else []
+
+
+def filter_bar(options: dict) -> Filters:
+    """The filters every page shares; each lives in the URL, so a copied link reopens it."""
+    months = options["months"]
+    ports = options["ports"]
+    names = dict(zip(ports["port_code"], ports["port_name"] + ", " + ports["state"]))
+    offices = sorted(ports["field_office"].dropna().unique())
+    with st.sidebar:
+        st.header(t("Filters"))
+        start = end = None
+        if months:
+            chosen = st.select_slider(t("Months"), options=months,
+                                      value=(months[0], months[-1]), key="months",
+                                      bind="query-params")
+            if tuple(chosen) != (months[0], months[-1]):
+                start, end = chosen
+        states = st.multiselect(t("States"), ["CA", "AZ", "NM", "TX"], key="states",
+                                bind="query-params")
+        chosen_offices = st.multiselect(t("CBP field offices"), offices, key="offices",
+                                        bind="query-params")
+        chosen_ports = st.multiselect(t("Ports of entry"), list(names),
+                                      format_func=lambda c: names.get(c, c), key="ports",
+                                      bind="query-params")
+        types = st.multiselect(t("Incident types"), list(options["types"]["code"]),
+                               format_func=type_label, key="types", bind="query-params")
+        nationalities = st.multiselect(t("Nationality"), options["nationalities"],
+                                       key="nat", bind="query-params")
+        groups = st.multiselect(t("Group"), list(GROUPS),
+                                format_func=lambda g: t(GROUP_LABELS[g]), key="groups",
+                                bind="query-params")
+        st.button(t("Reset filters"), on_click=reset_filters, args=(months,),
+                  use_container_width=True)
+    port_set = set(chosen_ports) or set(names)
+    if chosen_offices:
+        port_set &= set(ports.loc[ports["field_office"].isin(chosen_offices), "port_code"])
+    narrowed = tuple(sorted(port_set)) if (chosen_ports or chosen_offices) else ()
+    if (chosen_ports or chosen_offices) and not narrowed:
+        narrowed = ("none",)  # the chosen ports and field offices do not overlap
+    return Filters.from_strings(start=start, end=end, ports=narrowed, types=types,
+                                nationalities=nationalities, groups=groups, states=states)
+
+
+def describe(filters: Filters, numbers: dict) -> str:
+    """The filters said in words, for the line under the headline."""
+    parts = []
+    if filters.has_date_range:
+        parts.append(f"{filters.start:%b %Y} – {filters.end:%b %Y}")
+    if filters.states:
+        parts.append(", ".join(filters.states))
+    if filters.ports:
+        parts.append(t("{n} selected ports", n=len(filters.ports)))
+    if filters.types:
+        parts.append(", ".join(type_label(x) for x in filters.types))
+    if filters.nationalities:
+        parts.append(", ".join(filters.nationalities))
+    if filters.groups:
+        parts.append(", ".join(t(GROUP_LABELS[g]) for g in filters.groups))
+    return " · ".join(parts) if parts else t("All documented incidents")
+
+
+def headline(filters: Filters) -> None:
+    numbers = ui.ask("headline", filters)
+    columns = st.columns(6)
+    columns[0].metric(t("Incidents"), f"{numbers['incidents']:,}")
+    columns[1].metric(t("People"), f"{numbers['people']:,}",
+                      help=t("Sum of the people counts; {n} incidents do not give one.",
+                             n=numbers["people_unknown"]))
+    columns[2].metric(t("Ports"), numbers["ports"])
+    columns[3].metric(t("Months covered"), numbers["months"],
+                      help=t("Distinct months among incidents dated to the month or day."))
+    columns[4].metric(t("No port"), numbers["no_port"],
+                      help=t("Counted everywhere except on the map."))
+    columns[5].metric(t("Year only"), numbers["year_only"],
+                      help=t("Dated only to the year: in yearly counts, not monthly bars. "
+                             "{n} more have no date.", n=numbers["no_date"]))
+    st.caption(describe(filters, numbers) + " · " +
+               t("documented in public reporting and staff records — not a rate"))
+
+
+def footer() -> None:
+    version = ui.ask("data_version")
+    st.divider()
+    st.caption(t("Data version {v}, last batch {b} loaded {when}. Sources: see Data & "
+                 "sources. Counts are incidents documented, not all that happened.",
+                 v=version["version"], b=version["last_batch"],
+                 when=f"{version['last_loaded_at']:%Y-%m-%d %H:%M}"
+                 if version["last_loaded_at"] else "—"))
+
+
+pages = [
+    st.Page("pages/map.py", title=t("Map"), icon=":material/map:", default=True),
+    st.Page("pages/over_time.py", title=t("Over time"), icon=":material/show_chart:"),
+    st.Page("pages/by_port.py", title=t("By port"), icon=":material/bar_chart:"),
+    st.Page("pages/incidents.py", title=t("Incidents"), icon=":material/table_rows:"),
+    st.Page("pages/sources.py", title=t("Data & sources"), icon=":material/info:"),
+]
+page = st.navigation(pages)
+try:
+    options = ui.ask("filter_options")
+except db.DatabaseMissing as exc:
+    st.error(str(exc))
+    st.stop()
+current = filter_bar(options)
+ui.set_filters(current)
+st.title(page.title)
+headline(current)
+page.run()
+footer()

@@ -1,0 +1,200 @@
+"""plotly figures from query results. Text from data is escaped before it reaches a label."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import html
+from functools import lru_cache
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from garita.maps import TYPE_COLOURS, type_label
+from garita.reference import POLICY_EVENTS_CSV
+
+FONT = dict(family="DejaVu Sans, Arial, sans-serif", size=14)
+# The events people expect on the timeline by default (the full file has 31).
+KEY_EVENTS = {("2017-01-20", "political"), ("2018-04-27", "policy"), ("2019-01-29", "policy"),
+              ("2020-03-20", "policy"), ("2023-01-12", "policy")}
+EMPTY_NOTE = "No incidents match these filters."
+
+
+def safe(text) -> str:
+    """Escape & < > so text from data is shown, never interpreted, by plotly."""
+    return html.escape(str(text), quote=False)
+
+
+@lru_cache(maxsize=1)
+def policy_events() -> tuple[dict, ...]:
+    """Dated policy, court and political events with their sources (data/policy_events.csv)."""
+    with open(POLICY_EVENTS_CSV, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        row["start"] = _as_date(row["date"])
+        row["end"] = _as_date(row["end_date"]) if row["end_date"] else None
+        row["key"] = (row["date"], row["kind"]) in KEY_EVENTS
+    return tuple(rows)
+
+
+def _as_date(text: str) -> dt.date:
+    parts = [int(p) for p in text.split("-")] + [1, 1]
+    return dt.date(parts[0], parts[1], parts[2])
+
+
+def _layout(fig: go.Figure, title: str, height: int = 460) -> go.Figure:
+    fig.update_layout(title=dict(text=safe(title), x=0, xanchor="left"), font=FONT,
+                      height=height, margin=dict(l=10, r=10, t=60, b=10),
+                      plot_bgcolor="white", paper_bgcolor="white",
+                      legend=dict(orientation="h", yanchor="top", y=-0.12, x=0))
+    fig.update_xaxes(showgrid=False, linecolor="#888")
+    fig.update_yaxes(gridcolor="#e6e6e6", rangemode="tozero")
+    return fig
+
+
+def empty(title: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=EMPTY_NOTE, showarrow=False, font=dict(size=16),
+                       xref="paper", yref="paper", x=0.5, y=0.5)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _layout(fig, title, 300)
+
+
+def _all_months(first: dt.date, last: dt.date) -> list[pd.Timestamp]:
+    return list(pd.date_range(pd.Timestamp(first).to_period("M").to_timestamp(),
+                              pd.Timestamp(last).to_period("M").to_timestamp(), freq="MS"))
+
+
+def monthly_chart(frame: pd.DataFrame, *, stack: str, measure: str, start=None, end=None,
+                  events: str = "key", title: str | None = None) -> go.Figure:
+    """Stacked bars per month, empty months shown as zero, with policy events marked."""
+    title = title or f"{measure.capitalize()} per month"
+    if frame.empty:
+        return empty(title)
+    months = pd.to_datetime(frame["month"])
+    first = start or months.min().date()
+    last = end or months.max().date()
+    index = _all_months(first, last)
+    table = (frame.assign(month=months).pivot_table(index="month", columns="key",
+                                                     values="value", aggfunc="sum")
+             .reindex(index, fill_value=0).fillna(0))
+    order = table.sum().sort_values(ascending=False).index
+    fig = go.Figure()
+    for key in order:
+        name = type_label(key) if stack == "type" else key
+        colour = TYPE_COLOURS.get(key) if stack == "type" else None
+        fig.add_bar(x=table.index, y=table[key], name=safe(name),
+                    marker_color=f"rgb{tuple(colour)}" if colour else None,
+                    hovertemplate=f"{safe(name)}<br>%{{x|%b %Y}}: %{{y}}<extra></extra>")
+    fig.update_layout(barmode="stack", bargap=0.1)
+    _mark_events(fig, table.index.min(), table.index.max(), events)
+    fig.update_xaxes(range=[table.index.min() - pd.Timedelta(days=20),
+                            table.index.max() + pd.Timedelta(days=20)])
+    return _layout(fig, title)
+
+
+def _mark_events(fig: go.Figure, first: pd.Timestamp, last: pd.Timestamp, which: str) -> None:
+    if which == "none":
+        return
+    shown = [e for e in policy_events() if (which == "all" or e["key"])
+             and pd.Timestamp(e["start"]) <= last + pd.Timedelta(days=31)
+             and pd.Timestamp(e["end"] or e["start"]) >= first]
+    for n, event in enumerate(shown):
+        label = safe(event["label_en"])
+        start = max(pd.Timestamp(event["start"]), first)
+        if event["end"]:
+            fig.add_vrect(x0=start, x1=min(pd.Timestamp(event["end"]), last),
+                          fillcolor="#999", opacity=0.12, line_width=0, layer="below")
+        fig.add_vline(x=pd.Timestamp(event["start"]).timestamp() * 1000, line_width=1,
+                      line_dash="dot", line_color="#555")
+        late = pd.Timestamp(event["start"]) > first + (last - first) * 0.75
+        fig.add_annotation(x=pd.Timestamp(event["start"]), y=1 - 0.07 * (n % 4), yref="paper",
+                           text=label, showarrow=False, xanchor="right" if late else "left",
+                           font=dict(size=11),
+                           bgcolor="rgba(255,255,255,0.8)")
+
+
+def yearly_chart(frame: pd.DataFrame, measure: str) -> go.Figure:
+    """Per year, with the incidents known only to the year shown apart."""
+    title = f"{measure.capitalize()} per year"
+    if frame.empty:
+        return empty(title)
+    fig = go.Figure()
+    for precision, colour in (("month or day", "#b3202a"), ("year only", "#e7a3a8")):
+        part = frame[frame["precision"] == precision]
+        fig.add_bar(x=part["year"].astype(str), y=part["value"], name=f"date known to the "
+                    f"{'month or day' if precision == 'month or day' else 'year only'}",
+                    marker_color=colour,
+                    hovertemplate=f"%{{x}} ({precision}): %{{y}}<extra></extra>")
+    fig.update_layout(barmode="stack")
+    return _layout(fig, title, 380)
+
+
+def ranked_ports_chart(frame: pd.DataFrame, measure: str) -> go.Figure:
+    title = f"Ports ranked by {measure}"
+    if frame.empty:
+        return empty(title)
+    data = frame.sort_values("value")
+    fig = go.Figure(go.Bar(
+        x=data["value"], y=[safe(f"{n}, {s}") for n, s in zip(data["port_name"], data["state"])],
+        orientation="h", marker_color="#b3202a", text=data["value"], textposition="outside", cliponaxis=False,
+        hovertemplate="%{y}: %{x}<extra></extra>"))
+    return _layout(fig, title, max(300, 28 * len(data) + 120))
+
+
+def heatmap_chart(frame: pd.DataFrame, start=None, end=None) -> go.Figure:
+    """Ports × months, incidents known to the month or day; empty months are zero."""
+    title = "Incidents by port and month"
+    if frame.empty:
+        return empty(title)
+    months = pd.to_datetime(frame["month"])
+    index = _all_months(start or months.min().date(), end or months.max().date())
+    table = (frame.assign(month=months, port=[safe(f"{p}, {s}") for p, s in
+                                              zip(frame["port"], frame["state"])])
+             .pivot_table(index="port", columns="month", values="incidents", aggfunc="sum")
+             .reindex(columns=index, fill_value=0).fillna(0))
+    table = table.loc[table.sum(axis=1).sort_values().index]
+    fig = go.Figure(go.Heatmap(z=table.values, x=table.columns, y=table.index,
+                               colorscale="Reds", colorbar=dict(title="incidents"),
+                               hovertemplate="%{y}<br>%{x|%b %Y}: %{z}<extra></extra>",
+                               xgap=1, ygap=1))
+    return _layout(fig, title, max(300, 30 * len(table) + 140))
+
+
+def breakdown_chart(frame: pd.DataFrame, field: str) -> go.Figure:
+    title = "By incident type" if field == "type" else "By nationality"
+    if frame.empty:
+        return empty(title)
+    data = frame.head(15).iloc[::-1]
+    names = [type_label(n) if field == "type" else n for n in data["name"]]
+    colours = [f"rgb{tuple(TYPE_COLOURS.get(n, [179, 32, 42]))}" for n in data["name"]] \
+        if field == "type" else "#b3202a"
+    fig = go.Figure(go.Bar(x=data["incidents"], y=[safe(n) for n in names], orientation="h",
+                           marker_color=colours, text=data["incidents"], textposition="outside", cliponaxis=False,
+                           hovertemplate="%{y}: %{x}<extra></extra>"))
+    return _layout(fig, title, max(260, 26 * len(data) + 110))
+
+
+def group_chart(frame: pd.DataFrame, group: str, measure: str) -> go.Figure:
+    title = f"{measure.capitalize()} by {'state' if group == 'state' else 'field office'}"
+    if frame.empty:
+        return empty(title)
+    fig = go.Figure(go.Bar(x=[safe(n) for n in frame["name"]], y=frame[measure],
+                           marker_color="#b3202a", text=frame[measure], textposition="outside", cliponaxis=False,
+                           hovertemplate="%{x}: %{y}<extra></extra>"))
+    return _layout(fig, title, 360)
+
+
+def type_legend(per_port: pd.DataFrame) -> go.Figure:
+    """Legend for the map coloured by type: how many ports have each as most frequent."""
+    counts = per_port["top_type"].value_counts()
+    data = counts.iloc[::-1]
+    fig = go.Figure(go.Bar(
+        x=data.values, y=[safe(type_label(t)) for t in data.index], orientation="h",
+        marker_color=[f"rgb{tuple(TYPE_COLOURS.get(t, [90, 90, 90]))}" for t in data.index],
+        hovertemplate="%{y}: most frequent at %{x} ports<extra></extra>"))
+    fig = _layout(fig, "Colour: most frequent type at the port", 70 + 26 * len(data))
+    fig.update_layout(margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_xaxes(title="ports", dtick=1)
+    return fig

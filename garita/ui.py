@@ -1,0 +1,94 @@
+"""The one module of the library that imports Streamlit: cached queries and shared state.
+
+Query results are cached by (question, published copy, arguments): a new batch or a rollback
+publishes a new copy, so the next rerun of every session reads fresh numbers. Only public
+questions are cached here; nothing staff-only goes through this cache.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from garita import db, queries
+from garita.filters import Filters
+from garita.i18n import t
+
+PUBLIC_QUESTIONS = {"filter_options", "headline", "by_port", "unmapped_count", "monthly",
+                    "yearly", "port_month", "by_group", "breakdown", "sources", "batches",
+                    "data_version", "export_rows", "count_incidents"}
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _reader(path: str):
+    return db.connect_reader(Path(path))
+
+
+def published_path() -> str:
+    """The published copy to read now (re-read every rerun: it changes after each batch)."""
+    return str(db.published_file(db.db_path()))
+
+
+@st.cache_data(max_entries=512, ttl=3600, show_spinner=False)
+def _ask(question: str, path: str, *args):
+    con = _reader(path).cursor()
+    try:
+        return getattr(queries, question)(con, *args)
+    finally:
+        con.close()
+
+
+def ask(question: str, *args):
+    """Answer one of the public questions of ``garita.queries`` for the current data."""
+    if question not in PUBLIC_QUESTIONS:
+        raise ValueError(f"{question!r} is not a public question")
+    return _ask(question, published_path(), *args)
+
+
+def set_filters(filters: Filters) -> None:
+    st.session_state["_filters"] = filters
+
+
+def filters() -> Filters:
+    """The filters the shared filter bar produced on this rerun."""
+    return st.session_state.get("_filters", Filters())
+
+
+def incident_table(frame, height: int | None = None) -> None:
+    """Incidents as a readable, citable table; every cell is shown as text, links as links."""
+    from garita.maps import type_label
+
+    shown = frame.assign(
+        incident_types=frame["incident_types"].fillna("").map(
+            lambda codes: ", ".join(type_label(c) for c in codes.split(";") if c)),
+        port_name=frame["port_name"].fillna(t("no port")),
+        state=frame["state"].fillna("—"), date=frame["date"].replace("", t("no date")))
+    st.dataframe(
+        shown[["date", "port_name", "state", "incident_types", "people_count", "nationality",
+               "summary", "source", "source_url", "incident_id"]],
+        hide_index=True, use_container_width=True, height=height or "auto",
+        column_config={
+            "date": st.column_config.TextColumn(t("Date"), help=t("As precise as known"),
+                                                width=100),
+            "port_name": t("Port"), "state": t("State"), "incident_types": t("Types"),
+            "people_count": st.column_config.NumberColumn(t("People"), format="%d"),
+            "nationality": t("Nationality"),
+            "summary": st.column_config.TextColumn(t("Summary"), width="large"),
+            "source": t("Source"),
+            "source_url": st.column_config.LinkColumn(t("Link")),
+            "incident_id": t("Id"),
+        })
+
+
+def port_table(per_port) -> None:
+    """Ports with incidents, ranked, as a table."""
+    from garita.maps import readable_types
+
+    per_port = per_port.assign(top_types=per_port["top_types"].fillna("").map(readable_types))
+    st.dataframe(
+        per_port[["port_name", "state", "mexican_city", "incidents", "people", "top_types"]],
+        hide_index=True, use_container_width=True,
+        column_config={"port_name": t("Port"), "state": t("State"),
+                       "mexican_city": t("Mexican city"), "incidents": t("Incidents"),
+                       "people": t("People"), "top_types": t("Most frequent types")})

@@ -1,0 +1,46 @@
+"""By port: ranking, port × month heatmap, states and field offices, and one port in detail."""
+
+import streamlit as st
+
+from garita import charts, ui
+from garita.i18n import t
+
+filters = ui.filters()
+measure = st.segmented_control(
+    t("Count"), ["incidents", "people"], default="incidents", key="measure",
+    format_func=lambda m: t(m.capitalize()), bind="query-params") or "incidents"
+per_port = ui.ask("by_port", filters, measure)
+
+left, right = st.columns(2)
+left.plotly_chart(charts.ranked_ports_chart(per_port, measure), use_container_width=True)
+with right:
+    group = st.segmented_control(
+        t("Group by"), ["state", "field_office"], default="state", key="group",
+        format_func=lambda g: t("State") if g == "state" else t("CBP field office"),
+        bind="query-params") or "state"
+    grouped = ui.ask("by_group", filters, group)
+    st.plotly_chart(charts.group_chart(grouped, group, measure), use_container_width=True)
+    st.dataframe(grouped, hide_index=True, use_container_width=True,
+                 column_config={"name": t("Name"), "incidents": t("Incidents"),
+                                "people": t("People"), "ports": t("Ports")})
+st.plotly_chart(charts.heatmap_chart(ui.ask("port_month", filters), filters.start,
+                                     filters.end), use_container_width=True)
+
+st.header(t("One port in detail"))
+names = dict(zip(per_port["port_code"], per_port["port_name"] + ", " + per_port["state"]))
+code = st.selectbox(t("Port"), list(names), format_func=lambda c: names.get(c, c),
+                    index=None, placeholder=t("Choose a port with incidents"), key="port",
+                    bind="query-params")
+if code:
+    one = filters.only_port(code)
+    a, b = st.columns(2)
+    a.plotly_chart(charts.breakdown_chart(ui.ask("breakdown", one, "type"), "type"),
+                   use_container_width=True)
+    b.plotly_chart(charts.breakdown_chart(ui.ask("breakdown", one, "nationality"),
+                                          "nationality"), use_container_width=True)
+    st.plotly_chart(charts.monthly_chart(ui.ask("monthly", one, "type", measure), stack="type",
+                                         measure=measure, events="key",
+                                         title=t("{port}: {m} per month", port=names[code],
+                                                 m=t(measure))),
+                    use_container_width=True)
+    ui.incident_table(ui.ask("export_rows", one))

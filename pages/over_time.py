@@ -1,0 +1,45 @@
+"""Over time: incidents (or people) per month with policy dates, and per year."""
+
+import streamlit as st
+
+from garita import charts, ui
+from garita.i18n import t
+
+filters = ui.filters()
+controls = st.columns(3)
+measure = controls[0].segmented_control(
+    t("Count"), ["incidents", "people"], default="incidents", key="measure",
+    format_func=lambda m: t(m.capitalize()), bind="query-params") or "incidents"
+stack = controls[1].segmented_control(
+    t("Stack by"), ["type", "port"], default="type", key="stack",
+    format_func=lambda s: t("Incident type") if s == "type" else t("Port"),
+    bind="query-params") or "type"
+events = controls[2].segmented_control(
+    t("Policy dates"), ["key", "all", "none"], default="key", key="events",
+    format_func=lambda e: {"key": t("Key dates"), "all": t("All 31"), "none": t("None")}[e],
+    bind="query-params") or "key"
+
+monthly = ui.ask("monthly", filters, stack, measure)
+st.plotly_chart(charts.monthly_chart(monthly, stack=stack, measure=measure,
+                                     start=filters.start, end=filters.end, events=events),
+                use_container_width=True)
+numbers = ui.ask("headline", filters)
+notes = []
+if stack == "type":
+    notes.append(t("An incident with several types counts once under each, so a bar can be "
+                   "taller than the number of incidents that month."))
+if numbers["year_only"] or numbers["no_date"]:
+    notes.append(t("Not in the monthly bars: {y} incidents known only to the year (in the "
+                   "yearly chart below) and {u} with no date.", y=numbers["year_only"],
+                   u=numbers["no_date"]))
+for note in notes:
+    st.caption(note)
+
+st.plotly_chart(charts.yearly_chart(ui.ask("yearly", filters, measure), measure),
+                use_container_width=True)
+with st.expander(t("Policy dates and their sources")):
+    st.dataframe([{"date": e["date"], "until": e["end_date"], "event": e["label_en"],
+                   "kind": e["kind"], "source": e["source"], "link": e["source_url"]}
+                  for e in charts.policy_events()],
+                 hide_index=True, use_container_width=True,
+                 column_config={"link": st.column_config.LinkColumn(t("Link"))})
