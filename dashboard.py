@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
 from garita import db, ui
@@ -51,7 +53,7 @@ def filter_bar(options: dict) -> Filters:
                                 format_func=lambda g: t(GROUP_LABELS[g]), key="groups",
                                 bind="query-params")
         st.button(t("Reset filters"), on_click=reset_filters, args=(months,),
-                  use_container_width=True)
+                  width="stretch")
     port_set = set(chosen_ports) or set(names)
     if chosen_offices:
         port_set &= set(ports.loc[ports["field_office"].isin(chosen_offices), "port_code"])
@@ -109,13 +111,15 @@ def footer() -> None:
                  if version["last_loaded_at"] else "—"))
 
 
-pages = [
-    st.Page("pages/map.py", title=t("Map"), icon=":material/map:", default=True),
-    st.Page("pages/over_time.py", title=t("Over time"), icon=":material/show_chart:"),
-    st.Page("pages/by_port.py", title=t("By port"), icon=":material/bar_chart:"),
-    st.Page("pages/incidents.py", title=t("Incidents"), icon=":material/table_rows:"),
-    st.Page("pages/sources.py", title=t("Data & sources"), icon=":material/info:"),
-]
+# GARITA_START_PAGE opens another page first (a kiosk on the map or the incidents table;
+# the tests use it too, since AppTest's switch_page skips the shared chrome).
+START = os.environ.get("GARITA_START_PAGE", "map")
+PAGES = [("map", t("Map"), ":material/map:"), ("over_time", t("Over time"), ":material/show_chart:"),
+         ("by_port", t("By port"), ":material/bar_chart:"),
+         ("incidents", t("Incidents"), ":material/table_rows:"),
+         ("sources", t("Data & sources"), ":material/info:")]
+pages = [st.Page(f"pages/{slug}.py", title=title, icon=icon, default=(slug == START))
+         for slug, title, icon in PAGES]
 page = st.navigation(pages)
 try:
     options = ui.ask("filter_options")

@@ -217,8 +217,8 @@ def sources(con, filters: Filters) -> pd.DataFrame:
     """The citations behind the filtered incidents, most used first."""
     where, params = filters.where()
     return run(con, f"""
-        SELECT source, source_url, count(*) AS incidents
-        FROM incidents WHERE {where} GROUP BY 1, 2 ORDER BY 3 DESC, 1""", params)
+        SELECT count(*) AS incidents, source, source_url
+        FROM incidents WHERE {where} GROUP BY 2, 3 ORDER BY 1 DESC, 2""", params)
 
 
 def batches(con) -> pd.DataFrame:

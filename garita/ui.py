@@ -67,7 +67,7 @@ def incident_table(frame, height: int | None = None) -> None:
     st.dataframe(
         shown[["date", "port_name", "state", "incident_types", "people_count", "nationality",
                "summary", "source", "source_url", "incident_id"]],
-        hide_index=True, use_container_width=True, height=height or "auto",
+        hide_index=True, width="stretch", height=height or "auto",
         column_config={
             "date": st.column_config.TextColumn(t("Date"), help=t("As precise as known"),
                                                 width=100),
@@ -88,7 +88,7 @@ def port_table(per_port) -> None:
     per_port = per_port.assign(top_types=per_port["top_types"].fillna("").map(readable_types))
     st.dataframe(
         per_port[["port_name", "state", "mexican_city", "incidents", "people", "top_types"]],
-        hide_index=True, use_container_width=True,
+        hide_index=True, width="stretch",
         column_config={"port_name": t("Port"), "state": t("State"),
                        "mexican_city": t("Mexican city"), "incidents": t("Incidents"),
                        "people": t("People"), "top_types": t("Most frequent types")})

@@ -12,19 +12,19 @@ measure = st.segmented_control(
 per_port = ui.ask("by_port", filters, measure)
 
 left, right = st.columns(2)
-left.plotly_chart(charts.ranked_ports_chart(per_port, measure), use_container_width=True)
+left.plotly_chart(charts.ranked_ports_chart(per_port, measure), width="stretch")
 with right:
     group = st.segmented_control(
         t("Group by"), ["state", "field_office"], default="state", key="group",
         format_func=lambda g: t("State") if g == "state" else t("CBP field office"),
         bind="query-params") or "state"
     grouped = ui.ask("by_group", filters, group)
-    st.plotly_chart(charts.group_chart(grouped, group, measure), use_container_width=True)
-    st.dataframe(grouped, hide_index=True, use_container_width=True,
+    st.plotly_chart(charts.group_chart(grouped, group, measure), width="stretch")
+    st.dataframe(grouped, hide_index=True, width="stretch",
                  column_config={"name": t("Name"), "incidents": t("Incidents"),
                                 "people": t("People"), "ports": t("Ports")})
 st.plotly_chart(charts.heatmap_chart(ui.ask("port_month", filters), filters.start,
-                                     filters.end), use_container_width=True)
+                                     filters.end), width="stretch")
 
 st.header(t("One port in detail"))
 names = dict(zip(per_port["port_code"], per_port["port_name"] + ", " + per_port["state"]))
@@ -35,12 +35,12 @@ if code:
     one = filters.only_port(code)
     a, b = st.columns(2)
     a.plotly_chart(charts.breakdown_chart(ui.ask("breakdown", one, "type"), "type"),
-                   use_container_width=True)
+                   width="stretch")
     b.plotly_chart(charts.breakdown_chart(ui.ask("breakdown", one, "nationality"),
-                                          "nationality"), use_container_width=True)
+                                          "nationality"), width="stretch")
     st.plotly_chart(charts.monthly_chart(ui.ask("monthly", one, "type", measure), stack="type",
                                          measure=measure, events="key",
                                          title=t("{port}: {m} per month", port=names[code],
                                                  m=t(measure))),
-                    use_container_width=True)
+                    width="stretch")
     ui.incident_table(ui.ask("export_rows", one))

@@ -32,10 +32,10 @@ def _geojson():
 left, right = st.columns(2)
 left.download_button(t("Download CSV ({n} incidents)", n=f"{total:,}"), _csv,
                      file_name="garita-incidents.csv", mime="text/csv",
-                     use_container_width=True)
+                     width="stretch")
 right.download_button(t("Download GeoJSON (incidents with a port)"), _geojson,
                       file_name="garita-incidents.geojson", mime="application/geo+json",
-                      use_container_width=True)
+                      width="stretch")
 st.caption(t("The downloads hold exactly the incidents filtered here, in the layout of "
              "`python -m etl export`; text a spreadsheet would run as a formula starts "
              "with an apostrophe."))

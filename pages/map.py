@@ -30,7 +30,7 @@ with right:
     if per_port.empty:
         st.write(t("No incidents match these filters."))
     elif colour == "type":
-        st.plotly_chart(charts.type_legend(per_port), use_container_width=True,
+        st.plotly_chart(charts.type_legend(per_port), width="stretch",
                         config={"displayModeBar": False})
     else:
         st.caption(t("Circle area grows with the number of {m}; darker means more. Largest: "

@@ -22,7 +22,7 @@ events = controls[2].segmented_control(
 monthly = ui.ask("monthly", filters, stack, measure)
 st.plotly_chart(charts.monthly_chart(monthly, stack=stack, measure=measure,
                                      start=filters.start, end=filters.end, events=events),
-                use_container_width=True)
+                width="stretch")
 numbers = ui.ask("headline", filters)
 notes = []
 if stack == "type":
@@ -36,10 +36,10 @@ for note in notes:
     st.caption(note)
 
 st.plotly_chart(charts.yearly_chart(ui.ask("yearly", filters, measure), measure),
-                use_container_width=True)
+                width="stretch")
 with st.expander(t("Policy dates and their sources")):
     st.dataframe([{"date": e["date"], "until": e["end_date"], "event": e["label_en"],
                    "kind": e["kind"], "source": e["source"], "link": e["source_url"]}
                   for e in charts.policy_events()],
-                 hide_index=True, use_container_width=True,
+                 hide_index=True, width="stretch",
                  column_config={"link": st.column_config.LinkColumn(t("Link"))})

@@ -26,13 +26,13 @@ cols[2].metric(t("No date"), numbers["no_date"])
 cols[3].metric(t("No people count"), numbers["people_unknown"])
 
 st.subheader(t("Sources of the filtered incidents"))
-st.dataframe(ui.ask("sources", filters), hide_index=True, use_container_width=True,
+st.dataframe(ui.ask("sources", filters), hide_index=True, width="stretch",
              column_config={"source": st.column_config.TextColumn(t("Source"), width="large"),
                             "source_url": st.column_config.LinkColumn(t("Link")),
                             "incidents": t("Incidents")})
 
 st.subheader(t("Batches loaded"))
-st.dataframe(ui.ask("batches"), hide_index=True, use_container_width=True,
+st.dataframe(ui.ask("batches"), hide_index=True, width="stretch",
              column_config={"batch_id": t("Batch"), "file_name": t("File"),
                             "loaded_at": st.column_config.DatetimeColumn(
                                 t("Loaded"), format="YYYY-MM-DD HH:mm"),

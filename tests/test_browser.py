@@ -1,0 +1,100 @@
+"""The app in headless Chromium: every page draws its map or charts, with no error shown.
+
+Screenshots go to the folder printed at the end (artifacts/screenshots by default, or
+$GARITA_ARTIFACTS), to look at.
+"""
+
+import io
+import os
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.browser import browser_page, chromium_path, running_app
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = Path(os.environ.get("GARITA_ARTIFACTS", ROOT / "artifacts")) / "screenshots"
+
+if chromium_path() is None:
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must run the browser tests: install Debian's chromium "
+                           "(.ci/run does).")
+    pytest.skip("no chromium on this machine (apt-get install chromium)",
+                allow_module_level=True)
+
+pytestmark = pytest.mark.browser
+
+PAGES = [  # path, text the page writes after its content, what must be drawn
+    ("", "Ports with incidents", "canvas"),
+    ("over_time", "Incidents per year", ".js-plotly-plot"),
+    ("by_port", "One port in detail", ".js-plotly-plot"),
+    ("incidents", "incidents match", "[data-testid='stDataFrame']"),
+    ("sources", "Batches loaded", "[data-testid='stDataFrame']"),
+]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from etl import load as loader
+
+    db_file = tmp_path_factory.mktemp("browser") / "garita.duckdb"
+    loader.init(db_file)
+    with running_app(db_file) as url:
+        yield url
+
+
+def _open(page, url: str, text: str, drawn: str):
+    page.goto(url)
+    page.get_by_text(text).first.wait_for(timeout=60_000)
+    page.locator(drawn).first.wait_for(state="visible", timeout=60_000)
+    time.sleep(2)  # let deck.gl and plotly finish drawing before the screenshot
+
+
+@pytest.mark.parametrize("path, text, drawn", PAGES)
+def test_every_page_draws_without_errors(server, path, text, drawn):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with browser_page() as page:
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        _open(page, f"{server}/{path}", text, drawn)
+        shot = SHOTS / f"{path or 'map'}.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert page.locator("[data-testid='stException']").count() == 0
+        assert page.locator("[data-testid='stAlertContentError']").count() == 0
+        assert not errors, errors
+    print(f"\nscreenshot: {shot}")
+
+
+def test_map_draws_the_border_and_ports_without_basemap_tiles(server):
+    with browser_page() as page:
+        _open(page, server, "Ports with incidents", "canvas")
+        canvas = page.locator("canvas").first
+        box = canvas.bounding_box()
+        assert box["width"] > 400 and box["height"] > 400
+        image = Image.open(io.BytesIO(canvas.screenshot())).convert("RGB")
+        colours = image.getcolors(maxcolors=1 << 20)
+        # No tiles load offline, so whatever is drawn is our layers: line, circles, labels.
+        assert len(colours) > 20
+        dark = sum(n for n, (r, g, b) in colours if r + g + b < 300)
+        assert dark > 500  # the border line and circle outlines
+
+
+def test_a_link_with_filters_reopens_the_same_view(server):
+    with browser_page() as page:
+        _open(page, f"{server}/incidents?states=TX&types=Turned+away", "incidents match",
+              "[data-testid='stDataFrame']")
+        caption = page.get_by_text("incidents match").first.inner_text()
+        page.get_by_text("TX").first.wait_for()
+        assert caption.split()[0] not in ("57", "0")
+
+
+def test_search_box_writes_to_the_url(server):
+    with browser_page() as page:
+        _open(page, f"{server}/incidents", "incidents match", "[data-testid='stDataFrame']")
+        box = page.get_by_label("Search summaries and sources")
+        box.fill("metering")
+        box.press("Enter")
+        page.wait_for_url("**q=metering**", timeout=30_000)
+        page.get_by_text("incidents match").first.wait_for()
