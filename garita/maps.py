@@ -7,6 +7,7 @@ sized by count; the browser receives one row per port, never one per incident.
 
 from __future__ import annotations
 
+import json
 import math
 from functools import lru_cache
 
@@ -69,6 +70,13 @@ def _count_colour(values: pd.Series) -> list[list[int]]:
     return out
 
 
+class CompactDeck(pdk.Deck):
+    """A Deck whose JSON has no indentation: a third of the bytes sent to the browser."""
+
+    def to_json(self) -> str:
+        return json.dumps(json.loads(super().to_json()), separators=(",", ":"))
+
+
 def incident_deck(per_port: pd.DataFrame, *, colour_by: str = "count",
                   measure: str = "incidents") -> pdk.Deck:
     """The map: border, all ports, and a sized circle per port with incidents."""
@@ -122,7 +130,7 @@ def incident_deck(per_port: pd.DataFrame, *, colour_by: str = "count",
                       outline_width=2, outline_color=[255, 255, 255, 255],
                       font_settings={"sdf": True}, pickable=False),
         ]
-    return pdk.Deck(layers=layers, initial_view_state=VIEW, tooltip=TOOLTIP,
+    return CompactDeck(layers=layers, initial_view_state=VIEW, tooltip=TOOLTIP,
                     map_provider="carto", map_style=pdk.map_styles.CARTO_LIGHT_NO_LABELS)
 
 

@@ -213,12 +213,15 @@ def breakdown(con, filters: Filters, field: str) -> pd.DataFrame:
     raise ValueError(f"Unknown breakdown {field!r}: use type or nationality.")
 
 
-def sources(con, filters: Filters) -> pd.DataFrame:
-    """The citations behind the filtered incidents, most used first."""
+def sources(con, filters: Filters, limit: int = 200) -> tuple[pd.DataFrame, int]:
+    """The citations behind the filtered incidents, most used first, and how many in all."""
     where, params = filters.where()
-    return run(con, f"""
-        SELECT count(*) AS incidents, source, source_url
-        FROM incidents WHERE {where} GROUP BY 2, 3 ORDER BY 1 DESC, 2""", params)
+    frame = run(con, f"""
+        SELECT count(*) AS incidents, source, source_url, count(*) OVER () AS n_sources
+        FROM incidents WHERE {where} GROUP BY 2, 3 ORDER BY 1 DESC, 2 LIMIT ?""",
+                [*params, int(limit)])
+    total = int(frame["n_sources"].iloc[0]) if len(frame) else 0
+    return frame.drop(columns="n_sources"), total
 
 
 def batches(con) -> pd.DataFrame:

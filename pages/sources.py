@@ -26,7 +26,11 @@ cols[2].metric(t("No date"), numbers["no_date"])
 cols[3].metric(t("No people count"), numbers["people_unknown"])
 
 st.subheader(t("Sources of the filtered incidents"))
-st.dataframe(ui.ask("sources", filters), hide_index=True, width="stretch",
+cited, n_sources = ui.ask("sources", filters)
+if n_sources > len(cited):
+    st.caption(t("The {shown} most cited of {n} sources; the Incidents page downloads every "
+                 "incident with its source.", shown=len(cited), n=f"{n_sources:,}"))
+st.dataframe(cited, hide_index=True, width="stretch",
              column_config={"source": st.column_config.TextColumn(t("Source"), width="large"),
                             "source_url": st.column_config.LinkColumn(t("Link")),
                             "incidents": t("Incidents")})
