@@ -45,12 +45,16 @@ def export_rows(con, filters: Filters, limit: int | None = None, offset: int = 0
         page = " LIMIT ? OFFSET ?"
         params = [*params, int(limit), int(offset)]
     return run(con, f"""
-        SELECT incident_id, {DATE_AS_KNOWN} AS date_as_known, date_precision, port_code,
-               port_name, state, latitude, longitude, people_count, group_type, children,
-               nationality, array_to_string(incident_types, ';') AS incident_types, outcome,
-               summary, source, source_url, batch_id
-        FROM incidents_mapped WHERE {where}
-        ORDER BY incidents_mapped.date NULLS LAST, incident_id{page}""", params
+        WITH chosen AS (
+            SELECT * FROM incidents WHERE {where}
+            ORDER BY date NULLS LAST, incident_id{page})
+        SELECT i.incident_id, {DATE_AS_KNOWN.replace("date", "i.date")} AS date_as_known,
+               i.date_precision, i.port_code, p.port_name, i.state, p.latitude, p.longitude,
+               i.people_count, i.group_type, i.children, i.nationality,
+               array_to_string(i.incident_types, ';') AS incident_types, i.outcome,
+               i.summary, i.source, i.source_url, i.batch_id
+        FROM chosen i LEFT JOIN ports p USING (port_code)
+        ORDER BY i.date NULLS LAST, i.incident_id""", params
     ).rename(columns={"date_as_known": "date"})
 
 
