@@ -101,6 +101,12 @@ def headline(filters: Filters) -> None:
                t("documented in public reporting and staff records — not a rate"))
 
 
+def sign_out() -> None:
+    st.session_state.pop("_staff_user", None)
+    if staff_config.oidc and ui.current_staff():
+        st.logout()
+
+
 def footer() -> None:
     version = ui.ask("data_version")
     st.divider()
@@ -118,6 +124,13 @@ PAGES = [("map", t("Map"), ":material/map:"), ("over_time", t("Over time"), ":ma
          ("by_port", t("By port"), ":material/bar_chart:"),
          ("incidents", t("Incidents"), ":material/table_rows:"),
          ("sources", t("Data & sources"), ":material/info:")]
+staff = ui.current_staff()
+staff_config = ui.staff_config()
+if staff:
+    PAGES += [("upload", t("Upload"), ":material/upload_file:"),
+              ("batches", t("Batches"), ":material/history:")]
+elif staff_config.enabled:
+    PAGES.append(("sign_in", t("Staff sign-in"), ":material/login:"))
 pages = [st.Page(f"pages/{slug}.py", title=title, icon=icon, default=(slug == START))
          for slug, title, icon in PAGES]
 page = st.navigation(pages)
@@ -126,6 +139,9 @@ try:
 except db.DatabaseMissing as exc:
     st.error(str(exc))
     st.stop()
+if staff:
+    st.sidebar.caption(t("Signed in as staff: {who}", who=staff))
+    st.sidebar.button(t("Sign out"), on_click=sign_out, width="stretch")
 current = filter_bar(options)
 ui.set_filters(current)
 st.title(page.title)

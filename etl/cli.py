@@ -151,6 +151,26 @@ def rejected(batch_id, out, db_file):
     click.echo(f"Wrote {len(rows)} rejected rows of batch {batch_id} to {out}.")
 
 
+@main.command("hash-password")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="The password (asked for when not given).")
+def hash_password(password):
+    """Print a salted hash for a staff password, to put in .streamlit/secrets.toml.
+
+    \b
+    Example:
+        python -m etl hash-password
+        # then in .streamlit/secrets.toml:  [staff.passwords]  maria = "pbkdf2_sha256$..."
+    """
+    from garita.auth import hash_password as make_hash
+
+    try:
+        click.echo(make_hash(password))
+    except ValueError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+
+
 def rejected_csv(rows) -> bytes:
     """Rejected rows as CSV: their original cells, then the row number and the reasons."""
     records = [json.loads(raw) for _, raw, _ in rows]

@@ -235,6 +235,20 @@ def load_bytes(data: bytes, file_name: str, *, db_path: Path | None = None,
                      loaded_by=loaded_by or f"cli:{getpass.getuser()}")
 
 
+def preview(data: bytes, file_name: str, *, db_path: Path | None = None,
+            date_order: str | None = None, column_overrides: dict[str, str] | None = None
+            ) -> tuple[LoadReport, Checked | None]:
+    """A dry run that also returns the validated file, for the upload page to show and edit."""
+    sha = hashlib.sha256(data).hexdigest()
+    name = Path(file_name).name
+    try:
+        checked = check_file(data, date_order=date_order, column_overrides=column_overrides)
+    except FileRefused as exc:
+        return _refusal(str(exc), name, sha), None
+    report = _dry_run(db.db_path(db_path), checked, _staged_table(checked, None), name, sha)
+    return report, checked
+
+
 def _dry_run(master: Path, checked: Checked, staged, name: str, sha: str) -> LoadReport:
     report = _base_report("dry_run", checked, name, sha)
     try:
@@ -244,8 +258,8 @@ def _dry_run(master: Path, checked: Checked, staged, name: str, sha: str) -> Loa
         con.execute(db.SCHEMA)
     try:
         con = con.cursor()
-        same = con.execute("SELECT batch_id FROM batches WHERE sha256 = ? AND status = 'active'",
-                           [sha]).fetchone()
+        same = db.one(con, "SELECT batch_id FROM batches WHERE sha256 = ? AND status = 'active'",
+                           [sha])
         _classify(con, staged, 0)
         _fill_counts(report, con, checked, _id_problems(con, checked))
         report.message = _summary(report, already=same[0] if same else None)
@@ -275,8 +289,8 @@ def _summary(report: LoadReport, already: int | None = None) -> str:
 def _load(con, checked: Checked, staged, name: str, sha: str, *, source, strict,
           loaded_by) -> LoadReport:
     report = _base_report("loaded", checked, name, sha)
-    same = con.execute("SELECT batch_id FROM batches WHERE sha256 = ? AND status = 'active'",
-                       [sha]).fetchone()
+    same = db.one(con, "SELECT batch_id FROM batches WHERE sha256 = ? AND status = 'active'",
+                       [sha])
     if same:
         report.status, report.batch_id = "already_loaded", same[0]
         report.duplicate_of_batches = [same[0]]
@@ -285,7 +299,7 @@ def _load(con, checked: Checked, staged, name: str, sha: str, *, source, strict,
         report.rejected = len(checked.problems)
         report.duplicate = report.total - report.skipped - report.rejected
         return report
-    batch_id = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batches").fetchone()[0]
+    batch_id = db.one(con, "SELECT coalesce(max(batch_id), 0) + 1 FROM batches")[0]
     con.execute("BEGIN TRANSACTION")
     try:
         _classify(con, staged, batch_id)
@@ -320,6 +334,9 @@ def _load(con, checked: Checked, staged, name: str, sha: str, *, source, strict,
                 "INSERT INTO rejected_rows VALUES (?, ?, ?, ?)",
                 [[batch_id, row, json.dumps(checked.raw_row(row - 2), ensure_ascii=False),
                   json.dumps(by_row[row], ensure_ascii=False)] for row in sorted(rejected_rows)])
+        db.audit(con, loaded_by, "load", batch_id,
+                 f"{name}: {report.total} rows, {report.loaded} loaded, {report.duplicate} "
+                 f"duplicate, {report.skipped} blank, {report.rejected} rejected")
         db.bump_version(con)
         con.execute("COMMIT")
     except Exception:
@@ -333,11 +350,12 @@ def _load(con, checked: Checked, staged, name: str, sha: str, *, source, strict,
 def _verify(con, report: LoadReport) -> None:
     """Recount after COMMIT: DuckDB may commit nothing after a failed statement."""
     batch = report.batch_id
-    found = con.execute(
+    found = db.one(
+        con,
         "SELECT (SELECT count(*) FROM batches WHERE batch_id = $b), "
         "(SELECT count(*) FROM incidents WHERE batch_id = $b), "
         "(SELECT count(*) FROM duplicate_rows WHERE batch_id = $b), "
-        "(SELECT count(*) FROM rejected_rows WHERE batch_id = $b)", {"b": batch}).fetchone()
+        "(SELECT count(*) FROM rejected_rows WHERE batch_id = $b)", {"b": batch})
     if found != (1, report.loaded, report.duplicate, report.rejected):
         con.execute("BEGIN TRANSACTION")
         for table in ("incidents", "duplicate_rows", "rejected_rows", "batches"):
@@ -358,7 +376,7 @@ def rollback(batch_id: int, *, db_path: Path | None = None, by: str | None = Non
     """
     master = db.db_path(db_path)
     with db.writer(master, wait_seconds) as con:
-        row = con.execute("SELECT status FROM batches WHERE batch_id = ?", [batch_id]).fetchone()
+        row = db.one(con, "SELECT status FROM batches WHERE batch_id = ?", [batch_id])
         if row is None:
             raise LookupError(f"There is no batch {batch_id}. `python -m etl batches` lists them.")
         if row[0] == "rolled_back":
@@ -387,19 +405,21 @@ def rollback(batch_id: int, *, db_path: Path | None = None, by: str | None = Non
                 con.execute("UPDATE batches SET rows_loaded = rows_loaded + ?, "
                             "rows_duplicate = rows_duplicate - ? WHERE batch_id = ?",
                             [count, count, other])
+            who = by or f"cli:{getpass.getuser()}"
             con.execute("UPDATE batches SET status = 'rolled_back', rolled_back_at = ?, "
                         "rolled_back_by = ? WHERE batch_id = ?",
-                        [dt.datetime.now().replace(microsecond=0),
-                         by or f"cli:{getpass.getuser()}", batch_id])
+                        [dt.datetime.now().replace(microsecond=0), who, batch_id])
+            db.audit(con, who, "rollback", batch_id,
+                     f"{sum(n for _, n in moved)} rows of other batches reinstated")
             db.bump_version(con)
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
             raise
-        left = con.execute("SELECT count(*) FROM incidents WHERE batch_id = ?",
-                           [batch_id]).fetchone()[0]
-        status = con.execute("SELECT status FROM batches WHERE batch_id = ?",
-                             [batch_id]).fetchone()[0]
+        left = db.one(con, "SELECT count(*) FROM incidents WHERE batch_id = ?",
+                           [batch_id])[0]
+        status = db.one(con, "SELECT status FROM batches WHERE batch_id = ?",
+                             [batch_id])[0]
         if left or status != "rolled_back":
             raise LoadFailed(f"Rollback of batch {batch_id} did not take; nothing changed.")
     note = "".join(f" {n} row(s) of batch {b} that duplicated it now count under batch {b}."
@@ -431,7 +451,7 @@ def init(db_path: Path | None = None) -> str:
             changed.append(f"{len(port_rows)} ports of entry")
         data = DEFAULT_INCIDENTS_CSV.read_bytes()
         sha = hashlib.sha256(data).hexdigest()
-        seen = con.execute("SELECT batch_id FROM batches WHERE sha256 = ?", [sha]).fetchone()
+        seen = db.one(con, "SELECT batch_id FROM batches WHERE sha256 = ?", [sha])
         if not seen:
             checked = check_file(data)
             report = _load(con, checked, _staged_table(checked, None), DEFAULT_INCIDENTS_CSV.name,

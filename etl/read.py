@@ -55,6 +55,16 @@ class Table:
     n_rows: int
     ragged: dict[int, list[str]]
 
+    def to_csv(self, edits: dict[int, list[str]] | None = None) -> bytes:
+        """The file again as UTF-8 CSV, with ``edits`` (row index -> cells) applied."""
+        edits = edits or {}
+        buffer = io.StringIO()
+        out = csv.writer(buffer, lineterminator="\r\n")
+        out.writerow(self.header)
+        for index in range(self.n_rows):
+            out.writerow(edits[index] if index in edits else self.row(index))
+        return buffer.getvalue().encode("utf-8")
+
     def row(self, index: int) -> list[str]:
         """The cells of one row as read."""
         if index in self.ragged:

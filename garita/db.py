@@ -66,6 +66,9 @@ CREATE TABLE IF NOT EXISTS rejected_rows (
 CREATE TABLE IF NOT EXISTS duplicate_rows AS
     SELECT *, NULL::VARCHAR AS duplicate_of, NULL::INTEGER AS duplicate_of_batch
     FROM incidents LIMIT 0;
+CREATE TABLE IF NOT EXISTS audit_log (
+    logged_at TIMESTAMP NOT NULL, who VARCHAR NOT NULL, action VARCHAR NOT NULL, batch_id INTEGER,
+    detail VARCHAR);
 CREATE OR REPLACE VIEW incidents_mapped AS
     SELECT i.*, p.port_name, p.latitude, p.longitude, p.field_office, p.mexican_city,
            p.state AS port_state
@@ -154,8 +157,29 @@ def writer(master: Path, wait_seconds: float = 30.0) -> Iterator[duckdb.DuckDBPy
         _publish_locked(master)
 
 
+def audit(con: duckdb.DuckDBPyConnection, who: str, action: str, batch_id: int | None = None,
+          detail: str = "") -> None:
+    """Record who did what (counts only, never row content); call inside the change's
+    transaction so the record and the change land together."""
+    con.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?)",
+                [time.strftime("%Y-%m-%d %H:%M:%S"), who, action, batch_id, detail])
+
+
+def record(master: Path, who: str, action: str, detail: str = "") -> None:
+    """Append one audit entry on its own (a sign-in, a download of rejected rows)."""
+    with writer(master) as con:
+        audit(con, who, action, None, detail)
+
+
+def one(con: duckdb.DuckDBPyConnection, sql: str, params=None):
+    """The first row of a query, or None. Reads the whole result: DuckDB 2.0 refuses
+    ``register``/``sql`` on a connection that still holds a partly fetched result."""
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0] if rows else None
+
+
 def data_version(con: duckdb.DuckDBPyConnection) -> int:
-    row = con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
+    row = one(con, "SELECT value FROM meta WHERE key = 'data_version'")
     return int(row[0]) if row else 0
 
 

@@ -243,3 +243,32 @@ def data_version(con) -> dict:
                        "LIMIT 1").fetchone()
     return {"version": int(meta.get("data_version", 0)), "changed_at": meta.get("changed_at"),
             "last_batch": last[0] if last else None, "last_loaded_at": last[1] if last else None}
+
+
+# Staff-only questions: never cached in the shared cache (garita.ui.staff_reader).
+
+def staff_batches(con) -> pd.DataFrame:
+    """The whole batch ledger, with who loaded and rolled back each batch."""
+    return run(con, "SELECT * FROM batches ORDER BY batch_id DESC")
+
+
+def batch_incidents(con, batch_id: int, limit: int = 500) -> pd.DataFrame:
+    """The incidents a batch loaded (or held, if it was rolled back), first ``limit``."""
+    return run(con, f"""
+        SELECT incident_id, {DATE_AS_KNOWN} AS date, port_code, state, people_count,
+               array_to_string(incident_types, ';') AS incident_types, summary, source_url,
+               source_row
+        FROM (SELECT * FROM incidents WHERE batch_id = ?
+              UNION ALL SELECT * FROM incidents_rolled_back WHERE batch_id = ?)
+        ORDER BY source_row LIMIT ?""", [batch_id, batch_id, int(limit)])
+
+
+def rejected_rows(con, batch_id: int) -> list[tuple]:
+    """A batch's rejected rows: (row number, raw cells as JSON, problems as JSON)."""
+    return con.execute("SELECT source_row, raw, problems FROM rejected_rows "
+                       "WHERE batch_id = ? ORDER BY source_row", [batch_id]).fetchall()
+
+
+def audit_log(con, limit: int = 200) -> pd.DataFrame:
+    """The newest entries of the audit log (who, when, what, which batch; no row content)."""
+    return run(con, "SELECT * FROM audit_log ORDER BY logged_at DESC LIMIT ?", [int(limit)])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from garita import db, queries
+from garita import auth, db, queries
 from garita.filters import Filters
 from garita.i18n import t
 
@@ -92,3 +92,50 @@ def port_table(per_port) -> None:
         column_config={"port_name": t("Port"), "state": t("State"),
                        "mexican_city": t("Mexican city"), "incidents": t("Incidents"),
                        "people": t("People"), "top_types": t("Most frequent types")})
+
+
+def staff_config() -> auth.StaffConfig:
+    """Staff sign-in as configured in .streamlit/secrets.toml (off when there is none)."""
+    try:
+        secrets = st.secrets.to_dict()
+    except Exception:  # no secrets file at all: staff pages stay off
+        secrets = {}
+    return auth.config_from_secrets(secrets)
+
+
+def _user_email() -> str | None:
+    try:
+        return st.user.get("email") if st.user.is_logged_in else None
+    except Exception:  # st.user without a configured provider
+        return None
+
+
+def current_staff() -> str | None:
+    """The signed-in staff member, checked now on the server; None for anyone else."""
+    config = staff_config()
+    if config.oidc:
+        email = _user_email()
+        if config.is_staff_email(email):
+            return email.strip().lower()
+    user = st.session_state.get("_staff_user")
+    if user and user in config.passwords:
+        return user
+    return None
+
+
+def require_staff() -> str:
+    """Re-check at the moment of a privileged action; raises PermissionError if not staff."""
+    who = current_staff()
+    if who is None:
+        raise PermissionError(t("Only signed-in staff can do this. Sign in again."))
+    return who
+
+
+def signed_in_but_not_staff() -> bool:
+    config = staff_config()
+    return config.oidc and _user_email() is not None and current_staff() is None
+
+
+def staff_reader():
+    """A fresh cursor for staff pages: staff answers never go through the shared cache."""
+    return _reader(published_path()).cursor()

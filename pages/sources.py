@@ -47,5 +47,8 @@ st.dataframe(ui.ask("batches"), hide_index=True, width="stretch",
 st.caption(t("Ports of entry: CBP port codes with coordinates from the BTS Border Crossing "
              "Entry Data (two corrected); border line: US Census cb_2016 state boundaries. "
              "Policy dates: see Over time. Full credits in data/README.md."))
-st.info(t("Staff uploads are switched off in this deployment: no staff sign-in is "
-          "configured in .streamlit/secrets.toml."))
+if not ui.staff_config().enabled:
+    st.info(t("Staff uploads are switched off in this deployment: no staff sign-in is "
+              "configured. To switch them on, copy .streamlit/secrets.toml.example to "
+              ".streamlit/secrets.toml and set up an OpenID Connect provider with a staff "
+              "allowlist, or staff passwords (python -m etl hash-password)."))
