@@ -20,7 +20,7 @@ $(DB): | $(STAMP)
 db: $(DB)
 
 run: $(STAMP) $(DB)
-	$(BIN)/python -m streamlit run dashboard.py --server.port $(PORT)
+	$(BIN)/python -m garita.serve --server.port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -140,7 +140,7 @@ except db.DatabaseMissing as exc:
     st.error(str(exc))
     st.stop()
 if staff:
-    st.sidebar.caption(t("Signed in as staff: {who}", who=staff))
+    st.sidebar.caption(t("Signed in as staff: {who}", who=ui.plain(staff)))
     st.sidebar.button(t("Sign out"), on_click=sign_out, width="stretch")
 current = filter_bar(options)
 ui.set_filters(current)

@@ -271,7 +271,8 @@ def _dry_run(master: Path, checked: Checked, staged, name: str, sha: str) -> Loa
 def _summary(report: LoadReport, already: int | None = None) -> str:
     if already is not None:
         return f"This file was already loaded as batch {already}; nothing was loaded again."
-    counts = (f"{report.total} rows: {report.loaded} to load, {report.duplicate} duplicate, "
+    verb = "loaded" if report.status == "loaded" else "to load"
+    counts = (f"{report.total} rows: {report.loaded} {verb}, {report.duplicate} duplicate, "
               f"{report.skipped} blank, {report.rejected} rejected")
     if report.status == "dry_run":
         return f"Dry run, nothing saved. {counts}."

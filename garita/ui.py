@@ -7,6 +7,7 @@ questions are cached here; nothing staff-only goes through this cache.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import streamlit as st
@@ -44,6 +45,14 @@ def ask(question: str, *args):
     if question not in PUBLIC_QUESTIONS:
         raise ValueError(f"{question!r} is not a public question")
     return _ask(question, published_path(), *args)
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def plain(text) -> str:
+    """Escape Markdown so text that came from a file or a user shows as typed, inert."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
 
 
 def set_filters(filters: Filters) -> None:
@@ -128,6 +137,15 @@ def require_staff() -> str:
     who = current_staff()
     if who is None:
         raise PermissionError(t("Only signed-in staff can do this. Sign in again."))
+    return who
+
+
+def staff_page() -> str:
+    """Top of a staff page: the staff member, or a message and a stop for anyone else."""
+    who = current_staff()
+    if who is None:
+        st.warning(t("This page is for signed-in staff."))
+        st.stop()
     return who
 
 

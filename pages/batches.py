@@ -7,7 +7,7 @@ from etl.cli import rejected_csv
 from garita import db, queries, ui
 from garita.i18n import t
 
-ui.require_staff()
+ui.staff_page()
 con = ui.staff_reader()
 try:
     ledger = queries.staff_batches(con)
@@ -26,7 +26,7 @@ batch_id = st.selectbox(t("Batch"), list(ledger["batch_id"]), key="batch",
                             ledger.loc[ledger["batch_id"] == b, "file_name"].iloc[0]))
 row = ledger.loc[ledger["batch_id"] == batch_id].iloc[0]
 st.caption(t("{file}: {total} rows — {loaded} loaded, {dup} duplicate, {blank} blank, "
-             "{rej} rejected. Status: {status}.", file=row["file_name"],
+             "{rej} rejected. Status: {status}.", file=ui.plain(row["file_name"]),
              total=row["rows_total"], loaded=row["rows_loaded"], dup=row["rows_duplicate"],
              blank=row["rows_skipped"], rej=row["rows_rejected"], status=row["status"]))
 con = ui.staff_reader()
@@ -63,11 +63,11 @@ if row["status"] == "active":
                 try:
                     st.session_state["_rolled"] = loader.rollback(int(batch_id), by=who)
                 except (LookupError, db.DatabaseBusy) as exc:
-                    st.warning(str(exc))
+                    st.warning(ui.plain(exc))
                 else:
                     st.rerun()
 if st.session_state.get("_rolled"):
-    st.success(st.session_state.pop("_rolled"))
+    st.success(ui.plain(st.session_state.pop("_rolled")))
 
 st.subheader(t("Audit log"))
 st.dataframe(audit, hide_index=True, width="stretch")

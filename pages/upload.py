@@ -13,7 +13,7 @@ from etl.templates import template_csv
 from garita import db, queries, ui
 from garita.i18n import t
 
-ui.require_staff()
+ui.staff_page()
 MAX_MB = int(st.get_option("server.maxUploadSize"))
 DROP = t("(not used)")
 
@@ -25,7 +25,7 @@ right.download_button(t("Plantilla, encabezados en español"), template_csv("es"
 
 receipt = st.session_state.get("_receipt")
 if receipt:
-    st.success(receipt["message"])
+    st.success(ui.plain(receipt["message"]))
     if receipt["rejected_csv"]:
         st.download_button(t("Download the {n} rejected rows with their reasons",
                              n=receipt["rejected"]), receipt["rejected_csv"],
@@ -34,7 +34,7 @@ if receipt:
 
 uploaded = st.file_uploader(t("Spreadsheet saved as CSV (UTF-8, UTF-16 or Windows-1252; "
                               "comma, semicolon or tab)"), type=["csv", "txt", "tsv"],
-                            key="upload_file")
+                            key=f"upload_file_{st.session_state.get('_uploads', 0)}")
 if uploaded is None:
     st.stop()
 data = uploaded.getvalue()
@@ -57,13 +57,13 @@ date_order = None if order == "auto" else order
 try:
     table = read_table(data)
 except FileRefused as exc:
-    st.error(f"{exc} {t('Nothing was loaded.')}")
+    st.error(ui.plain(f"{exc} {t('Nothing was loaded.')}"))
     st.stop()
 current = table.to_csv(edits) if edits else data
 report, checked = loader.preview(current, uploaded.name, date_order=date_order,
                                  column_overrides=overrides)
 if checked is None:
-    st.error(report.message)
+    st.error(ui.plain(report.message))
     st.stop()
 
 st.caption(t("Read as {enc}, {delim}-separated; dates: {order}.", enc=report.encoding,
@@ -87,7 +87,7 @@ with st.expander(t("Columns: how the file's headers are read"), expanded=bool(
         st.rerun()
     if report.unknown_columns:
         st.caption(t("Not used, and not stored: {cols}.",
-                     cols=", ".join(report.unknown_columns)))
+                     cols=ui.plain(", ".join(report.unknown_columns))))
 
 cols = st.columns(5)
 cols[0].metric(t("Rows"), report.total)
@@ -98,7 +98,8 @@ cols[4].metric(t("With problems"), report.rejected)
 
 if report.problems:
     st.subheader(t("Problems"))
-    st.dataframe(pd.DataFrame([p.as_dict() for p in report.problems]), hide_index=True,
+    st.dataframe(pd.DataFrame([p.as_dict() for p in report.problems]).fillna(""),
+                 hide_index=True,
                  width="stretch",
                  column_config={"row": t("Row"), "column": t("Column"), "value": t("Value"),
                                 "message": st.column_config.TextColumn(t("What is wrong"),
@@ -108,17 +109,25 @@ if report.problems:
     header = checked.table.header
     bad = sorted({p.row for p in report.problems})
     frame = pd.DataFrame([(checked.table.row(r - 2) + [""] * len(header))[:len(header)]
-                          for r in bad], columns=header, index=bad, dtype="string")
-    fixed = st.data_editor(frame, key=f"fix_{key}_{len(edits)}", width="stretch")
+                          for r in bad], columns=header, index=bad)
+    with st.container(key="fix_rows"):
+        fixed = st.data_editor(frame, key=f"fix_{key}_{len(edits)}", width="stretch")
+    ragged = [r for r in bad if (r - 2) in checked.table.ragged]
+    if ragged:
+        st.caption(t("Rows {rows} have more or fewer cells than the header; here they are cut "
+                     "or padded to the header's columns. Edit them only if that is right.",
+                     rows=", ".join(map(str, ragged))))
     if st.button(t("Check my changes")):
-        for row_number, cells in zip(bad, fixed.fillna("").values.tolist()):
-            edits[row_number - 2] = [str(c) for c in cells]
+        before = frame.fillna("").values.tolist()
+        for row_number, old, new in zip(bad, before, fixed.fillna("").values.tolist()):
+            if [str(c) for c in new] != [str(c) for c in old]:  # untouched rows stay as read
+                edits[row_number - 2] = [str(c) for c in new]
         st.rerun()
     st.caption(t("Rows still with problems can be loaded later: they are kept with their "
                  "reasons and can be downloaded after the load."))
 
 if report.loaded == 0 and report.rejected == 0:
-    st.info(report.message)
+    st.info(ui.plain(report.message))
     st.stop()
 if st.button(t("Load {n} rows", n=report.loaded), type="primary"):
     who = ui.require_staff()
@@ -127,7 +136,7 @@ if st.button(t("Load {n} rows", n=report.loaded), type="primary"):
                                    date_order=date_order, loaded_by=who,
                                    column_overrides=overrides or None, wait_seconds=30)
     except db.DatabaseBusy as exc:
-        st.warning(str(exc))
+        st.warning(ui.plain(exc))
         st.stop()
     rejected = b""
     if result.batch_id and result.rejected:
@@ -139,4 +148,5 @@ if st.button(t("Load {n} rows", n=report.loaded), type="primary"):
     st.session_state["_receipt"] = {"message": result.message, "batch_id": result.batch_id,
                                     "rejected": result.rejected, "rejected_csv": rejected}
     st.session_state.pop(f"_edits_{key}", None)
+    st.session_state["_uploads"] = st.session_state.get("_uploads", 0) + 1  # a fresh uploader
     st.rerun()

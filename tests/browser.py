@@ -28,13 +28,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(db_file: Path, env: dict | None = None):
-    """Start `streamlit run dashboard.py` on a free port; yield its base URL."""
+def running_app(db_file: Path, env: dict | None = None, args: tuple = ()):
+    """Start the app as `make run` does, on a free port; yield its base URL."""
     port = free_port()
     environment = {**os.environ, "GARITA_DB": str(db_file), **(env or {})}
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        [sys.executable, "-m", "garita.serve", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", *args],
         cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:

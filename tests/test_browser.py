@@ -98,3 +98,17 @@ def test_search_box_writes_to_the_url(server):
         box.press("Enter")
         page.wait_for_url("**q=metering**", timeout=30_000)
         page.get_by_text("incidents match").first.wait_for()
+
+
+def test_a_deep_link_opened_first_after_a_restart_goes_through_the_router(tmp_path):
+    from etl import load as loader
+
+    db_file = tmp_path / "garita.duckdb"
+    loader.init(db_file)
+    with running_app(db_file) as url, browser_page() as page:
+        page.goto(f"{url}/upload")  # the very first request this server sees
+        page.get_by_text("Filters").first.wait_for(timeout=60_000)
+        assert page.locator("input[type=file]").count() == 0
+        page.goto(f"{url}/over_time")
+        page.get_by_text("Incidents per year").first.wait_for(timeout=60_000)
+        assert page.get_by_text("Filters").count() > 0

@@ -1,0 +1,85 @@
+"""A staff member in a real browser: sign in, upload a file with bad rows, fix one in place,
+load, see the headline count change, roll back, and see it return."""
+
+import time
+
+import pytest
+
+from garita.auth import hash_password
+from tests.browser import browser_page, chromium_path, running_app
+from tests.conftest import DATA
+from tests.test_browser import SHOTS
+
+pytestmark = pytest.mark.browser
+if chromium_path() is None:
+    pytest.skip("no chromium on this machine", allow_module_level=True)
+
+PASSWORD = "correct horse battery staple"
+
+
+def metric(page, label: str) -> str:
+    card = page.locator("[data-testid='stMetric']").filter(has_text=label).first
+    return card.locator("[data-testid='stMetricValue']").inner_text()
+
+
+def wait_metric(page, label: str, value: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while metric(page, label) != value:
+        assert time.monotonic() < deadline, f"{label} stayed {metric(page, label)}, not {value}"
+        time.sleep(0.3)
+
+
+def test_staff_upload_fix_load_and_rollback(tmp_path):
+    from etl import load as loader
+
+    db_file = tmp_path / "garita.duckdb"
+    loader.init(db_file)
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(f'[staff.passwords]\nana = "{hash_password(PASSWORD, iterations=1000)}"\n')
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with running_app(db_file, args=("--secrets.files", str(secrets))) as url, \
+            browser_page(1400, 1100) as page:
+        page.goto(f"{url}/sign_in")
+        page.get_by_label("User name").fill("ana")
+        page.locator("input[type=password]").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_text("Signed in as staff").wait_for(timeout=30_000)
+        assert metric(page, "Incidents") == "57"
+
+        page.get_by_role("link", name="Upload").click()
+        page.get_by_text("Template, English headers").wait_for(timeout=30_000)
+        page.locator("input[type=file]").set_input_files(str(DATA / "bad_rows.csv"))
+        page.get_by_text("Fix the rows here").wait_for(timeout=30_000)
+        wait_metric(page, "With problems", "10")
+        page.screenshot(path=str(SHOTS / "upload-preview.png"))
+
+        # Row 2 says "San Ysdro": fix it in the editable grid (date column, then port).
+        grid = page.locator(".st-key-fix_rows [data-testid='stDataFrame']")
+        grid.scroll_into_view_if_needed()
+        time.sleep(1)
+        box = grid.bounding_box()
+        page.mouse.dblclick(box["x"] + 200, box["y"] + 35 + 17)  # row 2, port column
+        time.sleep(0.5)
+        page.keyboard.press("End")
+        for _ in range(12):
+            page.keyboard.press("Backspace")
+        page.keyboard.type("San Ysidro", delay=20)
+        page.keyboard.press("Enter")
+        time.sleep(1.5)
+        page.get_by_role("button", name="Check my changes").click()
+        wait_metric(page, "With problems", "9")  # only the fixed row changed
+        wait_metric(page, "Will load", "2")
+
+        page.get_by_role("button", name="Load 2 rows").click()
+        page.get_by_text("Loaded batch 2").wait_for(timeout=30_000)
+        wait_metric(page, "Incidents", "59")
+        page.get_by_text("Download the 9 rejected rows").wait_for()
+        page.screenshot(path=str(SHOTS / "upload-receipt.png"))
+
+        page.get_by_role("link", name="Batches").click()
+        page.get_by_text("Audit log").wait_for(timeout=30_000)
+        page.get_by_text("Yes, roll back batch 2").click()
+        page.get_by_role("button", name="Roll back").click()
+        page.get_by_text("Batch 2 is rolled back").wait_for(timeout=30_000)
+        wait_metric(page, "Incidents", "57")
+        page.screenshot(path=str(SHOTS / "batches-rolled-back.png"))
