@@ -50,6 +50,21 @@ FINGERPRINT_SQL = (
 )
 
 
+# Statements built once from the fixed column list (identifiers only; values are bound).
+_COLUMNS = ", ".join(INCIDENT_COLUMNS)
+_SELECT_FOR_BATCH = ", ".join("$batch" if c == "batch_id" else c for c in INCIDENT_COLUMNS)
+KEYS_SQL = (f"SELECT {FINGERPRINT_SQL} AS fingerprint, coalesce(provided_id, 'B' || $batch "
+            "|| '-' || source_row) AS incident_id FROM staged_arrow")
+INSERT_NEW_SQL = (f"INSERT INTO incidents ({_COLUMNS}) SELECT {_SELECT_FOR_BATCH} "
+                  "FROM classified WHERE fate = 'new'")
+INSERT_DUPLICATES_SQL = (f"INSERT INTO duplicate_rows SELECT {_SELECT_FOR_BATCH}, duplicate_of, "
+                         "coalesce(dup_batch, $batch) FROM classified WHERE fate = 'duplicate'")
+DELETE_BATCH_SQL = [f"DELETE FROM {table} WHERE batch_id = ?"
+                    for table in ("incidents", "duplicate_rows", "rejected_rows", "batches")]
+ARCHIVE_SQL = f"INSERT INTO incidents_rolled_back SELECT {_COLUMNS} FROM incidents WHERE batch_id = ?"
+REINSTATE_SQL = f"INSERT INTO incidents ({_COLUMNS}) SELECT {_COLUMNS} FROM reinstated"
+
+
 class LoadFailed(RuntimeError):
     """The batch could not be written; the database is as it was before."""
 
@@ -123,9 +138,7 @@ def _classify(con: duckdb.DuckDBPyConnection, staged: pa.Table, batch_id: int) -
     ``id_taken``/``id_repeated`` (its own incident id already names another incident).
     """
     con.register("staged_arrow", staged)
-    keys = con.sql(f"SELECT {FINGERPRINT_SQL} AS fingerprint, coalesce(provided_id, "
-                   "'B' || $batch || '-' || source_row) AS incident_id FROM staged_arrow",
-                   params={"batch": batch_id}).to_arrow_table()
+    keys = con.sql(KEYS_SQL, params={"batch": batch_id}).to_arrow_table()
     con.unregister("staged_arrow")
     # The rows stay in Arrow memory; DuckDB scans them in place (no copy into a temp table).
     con.register("fp", staged.append_column(keys.field(0), keys.column(0))
@@ -319,13 +332,8 @@ def _load(con, checked: Checked, staged, name: str, sha: str, *, source, strict,
             [batch_id, name, sha, dt.datetime.now().replace(microsecond=0), loaded_by, source,
              report.encoding, report.delimiter, report.date_order, report.total,
              report.loaded, report.duplicate, report.skipped, report.rejected])
-        columns = ", ".join(INCIDENT_COLUMNS)
-        select = ", ".join("$batch" if c == "batch_id" else c for c in INCIDENT_COLUMNS)
-        con.execute(f"INSERT INTO incidents ({columns}) SELECT {select} FROM classified "
-                    "WHERE fate = 'new'", {"batch": batch_id})
-        con.execute(f"INSERT INTO duplicate_rows SELECT {select}, duplicate_of, "
-                    "coalesce(dup_batch, $batch) FROM classified WHERE fate = 'duplicate'",
-                    {"batch": batch_id})
+        con.execute(INSERT_NEW_SQL, {"batch": batch_id})
+        con.execute(INSERT_DUPLICATES_SQL, {"batch": batch_id})
         rejected_rows = {p.row for p in report.problems}
         by_row: dict[int, list[dict]] = {}
         for problem in report.problems:
@@ -359,8 +367,8 @@ def _verify(con, report: LoadReport) -> None:
         "(SELECT count(*) FROM rejected_rows WHERE batch_id = $b)", {"b": batch})
     if found != (1, report.loaded, report.duplicate, report.rejected):
         con.execute("BEGIN TRANSACTION")
-        for table in ("incidents", "duplicate_rows", "rejected_rows", "batches"):
-            con.execute(f"DELETE FROM {table} WHERE batch_id = ?", [batch])
+        for statement in DELETE_BATCH_SQL:
+            con.execute(statement, [batch])
         con.execute("COMMIT")
         raise LoadFailed(
             f"Batch {batch} did not save as expected (found {found}, expected "
@@ -382,10 +390,9 @@ def rollback(batch_id: int, *, db_path: Path | None = None, by: str | None = Non
             raise LookupError(f"There is no batch {batch_id}. `python -m etl batches` lists them.")
         if row[0] == "rolled_back":
             raise LookupError(f"Batch {batch_id} is already rolled back.")
-        columns = ", ".join(INCIDENT_COLUMNS)
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(f"""
+            con.execute("""
                 CREATE OR REPLACE TEMP TABLE reinstated AS
                 SELECT * EXCLUDE (rn) FROM (
                     SELECT d.*, row_number() OVER (PARTITION BY d.fingerprint
@@ -395,10 +402,9 @@ def rollback(batch_id: int, *, db_path: Path | None = None, by: str | None = Non
                       AND d.fingerprint IN (SELECT fingerprint FROM incidents
                                             WHERE batch_id = $b)) WHERE rn = 1""",
                         {"b": batch_id})
-            con.execute(f"INSERT INTO incidents_rolled_back SELECT {columns} FROM incidents "
-                        "WHERE batch_id = ?", [batch_id])
+            con.execute(ARCHIVE_SQL, [batch_id])
             con.execute("DELETE FROM incidents WHERE batch_id = ?", [batch_id])
-            con.execute(f"INSERT INTO incidents ({columns}) SELECT {columns} FROM reinstated")
+            con.execute(REINSTATE_SQL)
             con.execute("DELETE FROM duplicate_rows WHERE (batch_id, source_row) IN "
                         "(SELECT (batch_id, source_row) FROM reinstated)")
             moved = con.execute("SELECT batch_id, count(*) FROM reinstated GROUP BY 1").fetchall()

@@ -78,15 +78,16 @@ def monthly_chart(frame: pd.DataFrame, *, stack: str, measure: str, start=None, 
     first = start or months.min().date()
     last = end or months.max().date()
     index = _all_months(first, last)
-    table = (frame.assign(month=months).pivot_table(index="month", columns="key",
-                                                     values="value", aggfunc="sum")
+    # (month, key) pairs are unique in the query result: a plain pivot is enough.
+    table = (frame.assign(month=months).pivot(index="month", columns="key", values="value")
              .reindex(index, fill_value=0).fillna(0))
     order = table.sum().sort_values(ascending=False).index
+    x = [m.strftime("%Y-%m-%d") for m in table.index]
     traces = []
     for key in order:
         name = safe(type_label(key) if stack == "type" else key)
         colour = TYPE_COLOURS.get(key) if stack == "type" else None
-        traces.append(go.Bar(x=table.index, y=table[key], name=name,
+        traces.append(go.Bar(x=x, y=table[key].to_numpy(), name=name,
                              marker_color=f"rgb{tuple(colour)}" if colour else None,
                              hovertemplate=f"{name}<br>%{{x|%b %Y}}: %{{y}}<extra></extra>"))
     low, high = table.index.min(), table.index.max()
