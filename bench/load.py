@@ -3,7 +3,8 @@
     python -m bench.load [--sizes 100000 1000000]
 
 Prints rows/s and the ratio loader / bare read (target: <= 3x at 1M rows), and the time of a
-10k-row dry run (target: < 1 s). Data is synthetic (bench/synthetic.py).
+10k-row dry run (target: < 1 s). Each time is the median of three runs (this machine's
+timings vary by a third from run to run). Data is synthetic (bench/synthetic.py).
 """
 
 from __future__ import annotations
@@ -38,11 +39,12 @@ def bare_read(csv_path: Path, folder: Path) -> float:
         con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?, all_varchar = true)",
                     [str(csv_path)])
         con.close()
-    return _timed(run)
+    return _timed(run, repeat=3)
 
 
-def full_load(csv_path: Path, folder: Path) -> float:
+def full_load(csv_path: Path, folder: Path, repeat: int = 3) -> float:
     master = folder / "garita.duckdb"
+    data = csv_path.read_bytes()
 
     def run():
         for path in folder.glob("garita.duckdb*"):
@@ -54,18 +56,18 @@ def full_load(csv_path: Path, folder: Path) -> float:
                 path.unlink()
         loader.init(master)
         start = time.perf_counter()
-        report = loader.load_bytes(csv_path.read_bytes(), csv_path.name, db_path=master)
-        run.elapsed = time.perf_counter() - start
+        report = loader.load_bytes(data, csv_path.name, db_path=master)
+        elapsed = time.perf_counter() - start
         assert report.status == "loaded", report.message
-    run()
-    return run.elapsed
+        return elapsed
+    return statistics.median(run() for _ in range(repeat))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     args = parser.parse_args()
-    print("Synthetic data (bench/synthetic.py). Times are one run each, this machine.")
+    print("Synthetic data (bench/synthetic.py). Medians of three runs, this machine.")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         small = csv_bytes(10_000, seed=3)
