@@ -38,3 +38,11 @@ def read(path: Path, sql: str, params=None):
 
 def load_text(path: Path, text: str, name: str = "batch.csv", **kwargs):
     return loader.load_bytes(text.encode("utf-8"), name, db_path=path, **kwargs)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say where the browser tests left their screenshots, to look at."""
+    from tests.browser import ARTIFACTS
+
+    if ARTIFACTS.exists() and any(ARTIFACTS.iterdir()):
+        terminalreporter.write_line(f"screenshots, images and briefs to look at: {ARTIFACTS}")

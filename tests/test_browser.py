@@ -7,15 +7,11 @@ $GARITA_ARTIFACTS), to look at.
 import io
 import os
 import time
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from tests.browser import browser_page, chromium_path, running_app
-
-ROOT = Path(__file__).resolve().parent.parent
-SHOTS = Path(os.environ.get("GARITA_ARTIFACTS", ROOT / "artifacts")) / "screenshots"
+from tests.browser import SHOTS, browser_page, chromium_path, running_app
 
 if chromium_path() is None:
     if os.environ.get("CI"):

@@ -6,9 +6,8 @@ import time
 import pytest
 
 from garita.auth import hash_password
-from tests.browser import browser_page, chromium_path, running_app
+from tests.browser import SHOTS, browser_page, chromium_path, running_app
 from tests.conftest import DATA
-from tests.test_browser import SHOTS
 
 pytestmark = pytest.mark.browser
 if chromium_path() is None:
