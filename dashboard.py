@@ -6,7 +6,7 @@ import os
 
 import streamlit as st
 
-from garita import db, ui
+from garita import db, ui, words
 from garita.filters import GROUPS, Filters
 from garita.i18n import t
 from garita.maps import type_label
@@ -14,8 +14,6 @@ from garita.maps import type_label
 st.set_page_config(page_title="Garita", page_icon=":material/location_on:", layout="wide")
 
 FILTER_KEYS = ("months", "states", "offices", "ports", "types", "nat", "groups")
-GROUP_LABELS = {"individual": "Individual", "family": "Family", "group": "Group",
-                "unaccompanied_minor": "Unaccompanied minor", "with_children": "With children"}
 
 
 def reset_filters(months: list[str]) -> None:
@@ -50,7 +48,7 @@ def filter_bar(options: dict) -> Filters:
         nationalities = st.multiselect(t("Nationality"), options["nationalities"],
                                        key="nat", bind="query-params")
         groups = st.multiselect(t("Group"), list(GROUPS),
-                                format_func=lambda g: t(GROUP_LABELS[g]), key="groups",
+                                format_func=lambda g: t(words.GROUP_LABELS[g]), key="groups",
                                 bind="query-params")
         st.button(t("Reset filters"), on_click=reset_filters, args=(months,),
                   width="stretch")
@@ -62,24 +60,6 @@ def filter_bar(options: dict) -> Filters:
         narrowed = ("none",)  # the chosen ports and field offices do not overlap
     return Filters.from_strings(start=start, end=end, ports=narrowed, types=types,
                                 nationalities=nationalities, groups=groups, states=states)
-
-
-def describe(filters: Filters, numbers: dict) -> str:
-    """The filters said in words, for the line under the headline."""
-    parts = []
-    if filters.has_date_range:
-        parts.append(f"{filters.start:%b %Y} – {filters.end:%b %Y}")
-    if filters.states:
-        parts.append(", ".join(filters.states))
-    if filters.ports:
-        parts.append(t("{n} selected ports", n=len(filters.ports)))
-    if filters.types:
-        parts.append(", ".join(type_label(x) for x in filters.types))
-    if filters.nationalities:
-        parts.append(", ".join(filters.nationalities))
-    if filters.groups:
-        parts.append(", ".join(t(GROUP_LABELS[g]) for g in filters.groups))
-    return " · ".join(parts) if parts else t("All documented incidents")
 
 
 def headline(filters: Filters) -> None:
@@ -97,7 +77,7 @@ def headline(filters: Filters) -> None:
     columns[5].metric(t("Year only"), numbers["year_only"],
                       help=t("Dated only to the year: in yearly counts, not monthly bars. "
                              "{n} more have no date.", n=numbers["no_date"]))
-    st.caption(describe(filters, numbers) + " · " +
+    st.caption(words.describe(filters) + " · " +
                t("documented in public reporting and staff records — not a rate"))
 
 
@@ -123,7 +103,8 @@ START = os.environ.get("GARITA_START_PAGE", "map")
 PAGES = [("map", t("Map"), ":material/map:"), ("over_time", t("Over time"), ":material/show_chart:"),
          ("by_port", t("By port"), ":material/bar_chart:"),
          ("incidents", t("Incidents"), ":material/table_rows:"),
-         ("sources", t("Data & sources"), ":material/info:")]
+         ("sources", t("Data & sources"), ":material/info:"),
+         ("present", t("Present"), ":material/co_present:")]
 staff = ui.current_staff()
 staff_config = ui.staff_config()
 if staff:
@@ -144,7 +125,11 @@ if staff:
     st.sidebar.button(t("Sign out"), on_click=sign_out, width="stretch")
 current = filter_bar(options)
 ui.set_filters(current)
-st.title(page.title)
-headline(current)
+presenting = page.url_path == "present"  # the page says it all in large type itself
+if presenting:
+    st.set_page_config(initial_sidebar_state="collapsed")
+else:
+    st.title(page.title)
+    headline(current)
 page.run()
 footer()

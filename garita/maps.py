@@ -78,8 +78,14 @@ class CompactDeck(pdk.Deck):
 
 
 def incident_deck(per_port: pd.DataFrame, *, colour_by: str = "count",
-                  measure: str = "incidents") -> pdk.Deck:
-    """The map: border, all ports, and a sized circle per port with incidents."""
+                  measure: str = "incidents", zoom: float | None = None) -> pdk.Deck:
+    """The map: border, all ports, and a sized circle per port with incidents.
+
+    ``zoom`` opens closer for a wide map (the presentation page); labels are placed for it.
+    """
+    view = VIEW if zoom is None else pdk.ViewState(latitude=VIEW.latitude,
+                                                   longitude=VIEW.longitude, zoom=zoom,
+                                                   min_zoom=3, max_zoom=12)
     all_ports = pd.DataFrame([{
         "port_code": p["port_code"], "port_name": p["port_name"], "state": p["state"],
         "mexican_city": p["mexican_city"], "latitude": p["latitude"],
@@ -95,7 +101,7 @@ def incident_deck(per_port: pd.DataFrame, *, colour_by: str = "count",
             hits["colour"] = _count_colour(hits["value"])
         hits["top_types"] = hits["top_types"].fillna("").map(readable_types)
         hits["label"] = hits["port_name"] + " " + hits["value"].astype(int).astype(str)
-        offsets = place_labels(hits)
+        offsets = place_labels(hits, zoom=view.zoom)
         hits["label"] = [label if o else "" for label, o in zip(hits["label"], offsets)]
         hits["offset"] = [o or [0, 0] for o in offsets]
         hits["people"] = hits["people"].astype(int)
@@ -130,7 +136,7 @@ def incident_deck(per_port: pd.DataFrame, *, colour_by: str = "count",
                       outline_width=2, outline_color=[255, 255, 255, 255],
                       font_settings={"sdf": True}, pickable=False),
         ]
-    return CompactDeck(layers=layers, initial_view_state=VIEW, tooltip=TOOLTIP,
+    return CompactDeck(layers=layers, initial_view_state=view, tooltip=TOOLTIP,
                     map_provider="carto", map_style=pdk.map_styles.CARTO_LIGHT_NO_LABELS)
 
 

@@ -7,6 +7,7 @@ $GARITA_ARTIFACTS), to look at.
 import io
 import os
 import time
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -108,3 +109,29 @@ def test_a_deep_link_opened_first_after_a_restart_goes_through_the_router(tmp_pa
         page.goto(f"{url}/over_time")
         page.get_by_text("Incidents per year").first.wait_for(timeout=60_000)
         assert page.get_by_text("Filters").count() > 0
+
+
+def test_present_page_hands_over_a_brief_and_a_map_image(server):
+    import pypdf
+
+    from tests.test_handover import png_size
+
+    out = SHOTS.parent / "handover"
+    out.mkdir(parents=True, exist_ok=True)
+    with browser_page(1600, 1000) as page:
+        _open(page, f"{server}/present?states=TX", "incidents documented in public reporting",
+              "canvas")
+        sentence = page.get_by_text("incidents documented in public reporting").first.inner_text()
+        page.screenshot(path=str(SHOTS / "present.png"))
+        with page.expect_download(timeout=120_000) as pdf_download:
+            page.get_by_role("button", name="One-page brief (PDF, US Letter)").click()
+        pdf = Path(pdf_download.value.path()).read_bytes()
+        (out / "brief-from-app.pdf").write_bytes(pdf)
+        reader = pypdf.PdfReader(io.BytesIO(pdf))
+        assert len(reader.pages) == 1
+        assert sentence.split(" incidents")[0] in reader.pages[0].extract_text()
+        with page.expect_download(timeout=120_000) as png_download:
+            page.get_by_role("button", name="Map (PNG)").click()
+        png = Path(png_download.value.path()).read_bytes()
+        (out / "map-from-app.png").write_bytes(png)
+        assert png_size(png)[0] >= 1600
