@@ -87,6 +87,13 @@ def sign_out() -> None:
         st.logout()
 
 
+@st.fragment(run_every=5)
+def follow_new_data(shown: str) -> None:
+    """Every open page redraws within seconds of a load or a rollback, by anyone."""
+    if ui.published_path() != shown:
+        st.rerun(scope="app")
+
+
 def footer() -> None:
     version = ui.ask("data_version")
     st.divider()
@@ -133,3 +140,4 @@ else:
     headline(current)
 page.run()
 footer()
+follow_new_data(ui.published_path())

@@ -135,3 +135,26 @@ def test_present_page_hands_over_a_brief_and_a_map_image(server):
         png = Path(png_download.value.path()).read_bytes()
         (out / "map-from-app.png").write_bytes(png)
         assert png_size(png)[0] >= 1600
+
+
+def test_an_open_page_shows_a_cli_load_without_being_touched(tmp_path):
+    import subprocess
+    import sys
+
+    from etl import load as loader
+    from tests.conftest import DATA
+
+    db_file = tmp_path / "garita.duckdb"
+    loader.init(db_file)
+    with running_app(db_file) as url, browser_page() as page:
+        _open(page, url, "Ports with incidents", "canvas")
+        value = page.locator("[data-testid='stMetricValue']").first
+        assert value.inner_text() == "57"
+        result = subprocess.run([sys.executable, "-m", "etl", "load",
+                                 str(DATA / "en_utf8_bom.csv"), "--db", str(db_file)],
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        deadline = time.monotonic() + 30
+        while value.inner_text() != "60":
+            assert time.monotonic() < deadline, "the open page did not show the new batch"
+            time.sleep(0.5)
