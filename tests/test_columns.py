@@ -35,3 +35,12 @@ def test_missing_required_column_is_refused_with_the_names_it_accepts():
 def test_two_columns_for_one_field_are_refused():
     with pytest.raises(FileRefused, match="both mean 'summary'"):
         map_columns(["date", "port", "type", "summary", "descripción"])
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_template_headers_all_map_to_fields(lang):
+    from etl.templates import HEADERS, template_csv
+
+    mapping = map_columns(HEADERS[lang])
+    assert mapping.unknown == [] and len(mapping.fields) == len(HEADERS[lang])
+    assert template_csv(lang).startswith(b"\xef\xbb\xbf")
