@@ -143,10 +143,9 @@ def rejected(batch_id, out, db_file):
         python -m etl rejected 4 --out to-fix.csv
     """
     with _reader(db_file) as con:
-        if not con.execute("SELECT 1 FROM batches WHERE batch_id = ?", [batch_id]).fetchone():
+        if not queries.one(con, "SELECT 1 FROM batches WHERE batch_id = ?", [batch_id]):
             raise LookupError(f"There is no batch {batch_id}. `python -m etl batches` lists them.")
-        rows = con.execute("SELECT source_row, raw, problems FROM rejected_rows "
-                           "WHERE batch_id = ? ORDER BY source_row", [batch_id]).fetchall()
+        rows = queries.rejected_rows(con, batch_id)
     Path(out).write_bytes(rejected_csv(rows))
     click.echo(f"Wrote {len(rows)} rejected rows of batch {batch_id} to {out}.")
 

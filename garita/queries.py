@@ -12,6 +12,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
+from garita import db
 from garita.filters import Filters
 
 EXPORT_COLUMNS = ("incident_id", "date", "date_precision", "port_code", "port_name", "state",
@@ -27,8 +28,14 @@ DATE_AS_KNOWN = ("CASE date_precision WHEN 'day' THEN strftime(date, '%Y-%m-%d')
 
 
 def run(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> pd.DataFrame:
-    """The single choke point every query goes through."""
+    """The choke point every query goes through: SQL from this module (identifiers from
+    allowlists, filters from ``Filters.where``), every value bound as a parameter."""
     return con.execute(sql, params or []).df()
+
+
+def one(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> tuple:
+    """The same choke point for a single row."""
+    return db.one(con, sql, params)
 
 
 def _measure(measure: str) -> str:
@@ -60,13 +67,13 @@ def export_rows(con, filters: Filters, limit: int | None = None, offset: int = 0
 
 def count_incidents(con, filters: Filters) -> int:
     where, params = filters.where()
-    return con.execute(f"SELECT count(*) FROM incidents WHERE {where}", params).fetchone()[0]
+    return one(con, f"SELECT count(*) FROM incidents WHERE {where}", params)[0]
 
 
 def headline(con, filters: Filters) -> dict:
     """The numbers above every page: incidents, people, ports, months, and what is missing."""
     where, params = filters.where()
-    row = con.execute(f"""
+    row = one(con, f"""
         SELECT count(*), coalesce(sum(people_count), 0), count(DISTINCT port_code),
                count(DISTINCT date_trunc('month', date))
                    FILTER (date_precision IN ('day', 'month')),
@@ -76,7 +83,7 @@ def headline(con, filters: Filters) -> dict:
                count(*) FILTER (people_count IS NULL),
                min(date) FILTER (date_precision IN ('day', 'month')),
                max(date) FILTER (date_precision IN ('day', 'month'))
-        FROM incidents WHERE {where}""", params).fetchone()
+        FROM incidents WHERE {where}""", params)
     keys = ("incidents", "people", "ports", "months", "no_port", "year_only", "no_date",
             "people_unknown", "first_month", "last_month")
     return dict(zip(keys, row))
@@ -90,8 +97,7 @@ def filter_options(con) -> dict:
     nationalities = [n for (n,) in con.execute(
         "SELECT nationality FROM incidents WHERE nationality IS NOT NULL "
         "GROUP BY 1 ORDER BY count(*) DESC, 1").fetchall()]
-    first, last = con.execute(
-        "SELECT min(date), max(date) FROM incidents WHERE date IS NOT NULL").fetchone()
+    first, last = one(con, "SELECT min(date), max(date) FROM incidents WHERE date IS NOT NULL")
     return {"ports": ports, "types": types, "nationalities": nationalities,
             "months": _month_range(first, last)}
 
@@ -135,8 +141,8 @@ def by_port(con, filters: Filters, measure: str = "incidents") -> pd.DataFrame:
 def unmapped_count(con, filters: Filters) -> int:
     """Filtered incidents with no port of entry (counted everywhere but the map)."""
     where, params = filters.where()
-    return con.execute(f"SELECT count(*) FROM incidents WHERE port_code IS NULL AND {where}",
-                       params).fetchone()[0]
+    return one(con, f"SELECT count(*) FROM incidents WHERE port_code IS NULL AND {where}",
+               params)[0]
 
 
 def monthly(con, filters: Filters, stack: str = "type", measure: str = "incidents"
@@ -239,8 +245,7 @@ def batches(con) -> pd.DataFrame:
 def data_version(con) -> dict:
     """The version and time of the data, and the last batch loaded."""
     meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
-    last = con.execute("SELECT batch_id, loaded_at FROM batches ORDER BY batch_id DESC "
-                       "LIMIT 1").fetchone()
+    last = one(con, "SELECT batch_id, loaded_at FROM batches ORDER BY batch_id DESC LIMIT 1")
     return {"version": int(meta.get("data_version", 0)), "changed_at": meta.get("changed_at"),
             "last_batch": last[0] if last else None, "last_loaded_at": last[1] if last else None}
 
