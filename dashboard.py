@@ -138,6 +138,11 @@ if presenting:
 else:
     st.title(page.title)
     headline(current)
-page.run()
+try:
+    page.run()
+except Exception as exc:  # st.stop and st.rerun are not Exceptions: they pass through
+    ui.log_failure(page.url_path, exc)
+    st.error(t("Something went wrong on this page. It has been logged without any of the "
+               "data; try again, or reset the filters."))
 footer()
 follow_new_data(ui.published_path())

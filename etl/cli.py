@@ -98,6 +98,9 @@ def _print_report(report: loader.LoadReport) -> None:
                    + (f", dates {report.date_order}" if report.date_order else ""))
     if report.unknown_columns:
         click.echo("Columns not used (dropped, not stored): " + ", ".join(report.unknown_columns))
+    if report.personal_columns:
+        click.echo("Of those, these look like personal data: "
+                   + ", ".join(report.personal_columns))
     for problem in report.problems[:50]:
         hint = f" (suggestion: {problem.suggestion})" if problem.suggestion else ""
         click.echo(f"  row {problem.row}, {problem.column}: {problem.message}{hint}")
@@ -148,6 +151,39 @@ def rejected(batch_id, out, db_file):
         rows = queries.rejected_rows(con, batch_id)
     Path(out).write_bytes(rejected_csv(rows))
     click.echo(f"Wrote {len(rows)} rejected rows of batch {batch_id} to {out}.")
+
+
+@main.command()
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="The backup file to write.")
+@click.option("--db", "db_file", type=click.Path(dir_okay=False), help=DB_HELP)
+@friendly
+def backup(out, db_file):
+    """Write a consistent copy of the database (safe while the app runs).
+
+    \b
+    Example:
+        python -m etl backup --out backups/garita-2026-11-28.duckdb
+    """
+    version = db.backup(db.db_path(db_file), Path(out))
+    click.echo(f"Backed up data version {version} to {out}.")
+
+
+@main.command()
+@click.argument("backup_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--db", "db_file", type=click.Path(dir_okay=False), help=DB_HELP)
+@friendly
+def restore(backup_file, db_file):
+    """Replace the database with a backup; the app shows it within seconds.
+
+    The database being replaced is kept as <db>.before-restore.
+
+    \b
+    Example:
+        python -m etl restore backups/garita-2026-11-28.duckdb
+    """
+    version = db.restore(db.db_path(db_file), Path(backup_file))
+    click.echo(f"Restored {backup_file}; it is published as data version {version}.")
 
 
 @main.command("hash-password")

@@ -40,6 +40,10 @@ SYNONYMS: dict[str, list[str]] = {
     "notes": ["notes", "note", "notas", "nota", "observaciones", "comentarios", "comments"],
 }
 REQUIRED = ("date", "incident_types")
+# Headers that suggest a column identifies people; such columns are never stored.
+PERSONAL_HEADER_WORDS = ("name", "nombre", "anumber", "alien", "phone", "telefono", "celular",
+                         "email", "correo", "birth", "nacimiento", "dob", "address",
+                         "direccion", "passport", "pasaporte", "curp", "ssn")
 
 
 def header_key(name: str) -> str:
@@ -58,6 +62,12 @@ class ColumnMap:
 
     fields: dict[str, int]                     # field -> column index
     unknown: list[str] = field(default_factory=list)
+
+    @property
+    def personal(self) -> list[str]:
+        """Dropped columns whose header suggests personal data (never stored)."""
+        return [h for h in self.unknown
+                if any(word in header_key(h) for word in PERSONAL_HEADER_WORDS)]
 
     def header_for(self, header: list[str]) -> dict[str, str]:
         return {name: header[index] for name, index in self.fields.items()}

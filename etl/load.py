@@ -89,6 +89,7 @@ class LoadReport:
     date_order: str | None = None
     column_mapping: dict[str, str] = field(default_factory=dict)
     unknown_columns: list[str] = field(default_factory=list)
+    personal_columns: list[str] = field(default_factory=list)
     duplicate_of_batches: list[int] = field(default_factory=list)
 
     def as_json(self) -> dict:
@@ -101,6 +102,7 @@ class LoadReport:
             "encoding": self.encoding, "delimiter": self.delimiter,
             "date_order": self.date_order, "columns": self.column_mapping,
             "unknown_columns": self.unknown_columns,
+            "personal_columns": self.personal_columns,
             "duplicate_of_batches": self.duplicate_of_batches,
         }
 
@@ -204,7 +206,7 @@ def _base_report(status: str, checked: Checked, name: str, sha: str) -> LoadRepo
         file_name=name, sha256=sha, encoding=checked.table.encoding,
         delimiter=checked.table.delimiter_name, date_order=checked.date_order,
         column_mapping=checked.columns.header_for(checked.table.header),
-        unknown_columns=checked.columns.unknown)
+        unknown_columns=checked.columns.unknown, personal_columns=checked.columns.personal)
 
 
 def _fill_counts(report: LoadReport, con, checked: Checked, id_problems) -> None:

@@ -37,6 +37,13 @@ CHILDREN = {"yes": "yes", "y": "yes", "si": "yes", "true": "yes", "1": "yes",
             "unknown": "unknown", "desconocido": "unknown", "se desconoce": "unknown",
             "nd": "unknown", "n a": "unknown", "": "unknown"}
 URL_PATTERN = r"^https?://[^\s<>\"]+$"
+# Text that looks like it identifies a person is held back for staff review, not published.
+PERSONAL = [
+    ("an A-number", r"\bA[- ]?\d{8,9}\b"),
+    ("an e-mail address", r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"),
+    ("a phone number", r"(?:\+\d{1,3}[\s.-]?)?\(?\b\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}\b"),
+]
+PERSONAL_FIELDS = ("summary", "notes", "outcome", "nationality")
 _COUNT = re.compile(r"^\d+(?:\.0+)?$|^\d{1,3}(?:,\d{3})+$")
 
 
@@ -347,6 +354,12 @@ def validate(table: Table, *, date_order: str | None = None,
                 pc.match_substring_regex(text, URL_PATTERN, ignore_case=True)))
             v.add(_rows(bad_url), name, "A source URL must be a web address starting with "
                   "http:// or https://, with no spaces.")
+        if name in PERSONAL_FIELDS:
+            for what, pattern in PERSONAL:
+                v.add(_rows(pc.match_substring_regex(text, pattern)), name,
+                      f"This {name} seems to contain {what}. Public fields must not identify "
+                      "anyone: remove it, then load the row again. The row is kept for staff "
+                      "review and is not published.")
         out[name] = pc.if_else(pc.equal(text, ""), None, text)
 
     keep = ~(blank | ragged)

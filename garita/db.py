@@ -274,3 +274,63 @@ def current_published(master: Path) -> Published:
     path = published_file(master)
     version = int(re.match(r"v(\d+)", path.name).group(1))
     return Published(path, version)
+
+
+REQUIRED_TABLES = {"meta", "ports", "incidents", "batches", "rejected_rows"}
+
+
+def backup(master: Path, out: Path) -> int:
+    """Copy a consistent snapshot of the database to ``out``; returns its data version."""
+    with writer_lock(master):
+        _publish_locked(master)
+    snapshot = published_file(master)
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.copyfile(snapshot, tmp)
+    os.replace(tmp, out)
+    con = connect_reader(out)
+    try:
+        return data_version(con)
+    finally:
+        con.close()
+
+
+def restore(master: Path, source: Path) -> int:
+    """Replace the database with a backup, then publish it; returns the new data version.
+
+    The backup is checked first (a DuckDB file with Garita's tables); the current database
+    is kept beside it as ``<name>.before-restore`` until the next restore.
+    """
+    try:
+        con = duckdb.connect(str(source), read_only=True)
+    except duckdb.Error:
+        raise ValueError(f"{source} is not a DuckDB database file.") from None
+    try:
+        tables = {name for (name,) in con.execute(
+            "SELECT table_name FROM information_schema.tables").fetchall()}
+        if not REQUIRED_TABLES <= tables:
+            raise ValueError(f"{source} is not a Garita backup (missing tables: "
+                             f"{', '.join(sorted(REQUIRED_TABLES - tables))}).")
+        restored = data_version(con)
+    finally:
+        con.close()
+    with writer_lock(master):
+        current = 0
+        if master.exists():
+            con = _connect_master(master, read_only=True)
+            try:
+                current = data_version(con)
+            finally:
+                con.close()
+            shutil.copyfile(master, master.with_name(master.name + ".before-restore"))
+        tmp = master.with_name(master.name + ".restoring")
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, master)
+        con = _connect_master(master)
+        try:
+            version = max(current, restored) + 1  # readers must see a new published copy
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('data_version', ?), "
+                        "('changed_at', ?)", [str(version), time.strftime("%Y-%m-%d %H:%M:%S")])
+        finally:
+            con.close()
+        _publish_locked(master)
+    return version

@@ -7,7 +7,9 @@ questions are cached here; nothing staff-only goes through this cache.
 
 from __future__ import annotations
 
+import logging
 import re
+import traceback
 from pathlib import Path
 
 import streamlit as st
@@ -53,6 +55,16 @@ _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 def plain(text) -> str:
     """Escape Markdown so text that came from a file or a user shows as typed, inert."""
     return _MARKDOWN.sub(r"\\\1", str(text))
+
+
+LOG = logging.getLogger("garita")
+
+
+def log_failure(where: str, exc: BaseException) -> None:
+    """Log an error by kind and place only: messages can quote data, so they are left out."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    places = " <- ".join(f"{Path(f.filename).name}:{f.lineno}" for f in reversed(frames[-4:]))
+    LOG.error("page %s failed: %s at %s", where, type(exc).__name__, places)
 
 
 def set_filters(filters: Filters) -> None:

@@ -89,6 +89,9 @@ with st.expander(t("Columns: how the file's headers are read"), expanded=bool(
         st.caption(t("Not used, and not stored: {cols}.",
                      cols=ui.plain(", ".join(report.unknown_columns))))
 
+if report.personal_columns:
+    st.warning(t("Columns that look like personal data are not stored: {cols}.",
+                 cols=ui.plain(", ".join(report.personal_columns))))
 cols = st.columns(5)
 cols[0].metric(t("Rows"), report.total)
 cols[1].metric(t("Will load"), report.loaded)

@@ -53,3 +53,13 @@ def test_every_row_is_accounted_for(built_db, text):
     if report.batch_id is not None:
         assert read(built_db, "SELECT count(*) FROM rejected_rows WHERE batch_id = ?",
                     [report.batch_id]) == [(report.rejected,)]
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.one_of(st.binary(max_size=400),
+                      st.text(max_size=300).map(lambda s: ("date,port,type\n" + s).encode())))
+def test_arbitrary_bytes_never_raise_and_always_add_up(built_db, data):
+    report = loader.load_bytes(data, "fuzz.csv", db_path=built_db, dry_run=True)
+    assert report.status in ("dry_run", "rejected")
+    assert report.loaded + report.duplicate + report.skipped + report.rejected == report.total

@@ -123,3 +123,15 @@ def test_staff_rolls_back_a_batch_with_confirmation(app, built_db):
     rerun(at)
     assert read(built_db, "SELECT status FROM batches") == [("rolled_back",)]
     assert metric(at, "Incidents") == "0"
+
+
+def test_a_file_one_byte_over_the_limit_is_refused_on_its_bytes(app, built_db):
+    staff = {"secrets": {"auth": OIDC, "staff": {"emails": ["staff@clinic.org"]}},
+             "user": {"is_logged_in": True, "email": "staff@clinic.org"}}
+    at = app("upload", **staff)
+    data = b"date,port,type\n" + b"x" * (20 * 1024 * 1024 + 1 - 15)
+    at.get("file_uploader")[0].set_value(("big.csv", data, "text/csv"))
+    rerun(at)
+    assert not at.exception
+    assert any("the limit is 20 MB" in e.value for e in at.error)
+    assert read(built_db, "SELECT count(*) FROM batches") == [(1,)]
