@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from etl import load as loader
+from etl.read import FileRefused
 from garita import db, exports, queries
 from garita.filters import Filters
 
@@ -151,6 +152,36 @@ def rejected(batch_id, out, db_file):
         rows = queries.rejected_rows(con, batch_id)
     Path(out).write_bytes(rejected_csv(rows))
     click.echo(f"Wrote {len(rows)} rejected rows of batch {batch_id} to {out}.")
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--db", "db_file", type=click.Path(dir_okay=False), help=DB_HELP)
+@friendly
+def crossings(file, as_json, db_file):
+    """Load the official BTS Border Crossing Entry Data export (northbound traffic).
+
+    Keeps the US–Mexico rows; a newer export replaces the months it covers. Garita does
+    not ship this data: download it from data.bts.gov (Border Crossing Entry Data).
+
+    \b
+    Example:
+        python -m etl crossings Border_Crossing_Entry_Data.csv
+    """
+    from etl.crossings import load_crossings
+
+    try:
+        report = load_crossings(Path(file).read_bytes(), file, db_path=db_file)
+    except FileRefused as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
+    else:
+        for problem in report.rejected[:20]:
+            click.echo(f"  {problem}")
+        click.echo(report.message)
 
 
 @main.command()
