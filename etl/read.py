@@ -157,8 +157,11 @@ def _fast_parse(utf8, delimiter: str, head: str) -> Table | None:
     def on_invalid(row):
         invalid.append(row)
         return "skip"
-    first_line = head.lstrip("\ufeff").split("\n", 1)[0]
-    width = len(next(csv.reader([first_line], delimiter=delimiter), []))
+    first_line = head.lstrip("\ufeff").split("\n", 1)[0].rstrip("\r")
+    try:
+        width = len(next(csv.reader([first_line], delimiter=delimiter), []))
+    except csv.Error:  # a stray CR or quote: the slow reader says what is wrong
+        return None
     if not width or width > MAX_COLUMNS:
         return None
     try:

@@ -203,3 +203,18 @@ def type_legend(per_port: pd.DataFrame) -> go.Figure:
     return _layout(fig, "Colour: most frequent type at the port", 70 + 26 * len(data),
                    xaxis=dict(title="ports", dtick=1, showgrid=False),
                    margin=dict(l=10, r=10, t=40, b=10))
+
+
+def traffic_chart(frame: pd.DataFrame, start=None, end=None) -> go.Figure:
+    """Northbound travelers per month (BTS); months with a hole are gaps, never zero."""
+    title = "Northbound travelers per month (BTS)"
+    if frame.empty:
+        return empty(title)
+    months = pd.to_datetime(frame["month"])
+    index = _all_months(start or months.min().date(), end or months.max().date())
+    series = frame.assign(month=months).set_index("month")["travelers"].reindex(index)
+    fig = go.Figure(go.Scatter(
+        x=[m.strftime("%Y-%m-%d") for m in series.index], y=series.to_numpy(),
+        mode="lines+markers", connectgaps=False, line=dict(color="#444"),
+        hovertemplate="%{x|%b %Y}: %{y:,.0f} travelers<extra></extra>"))
+    return _layout(fig, title, 260)

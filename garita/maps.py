@@ -34,6 +34,7 @@ COUNTRY_LABELS = pd.DataFrame([
 TOOLTIP = {"text": "{port_name}, {state} · {mexican_city}\n"
                    "{incidents} incidents · {people} people\n"
                    "Most frequent: {top_types}"}
+TOOLTIP_TRAFFIC = {"text": TOOLTIP["text"] + "\n{traffic}"}
 
 
 @lru_cache(maxsize=1)
@@ -77,8 +78,20 @@ class CompactDeck(pdk.Deck):
         return json.dumps(json.loads(super().to_json()), separators=(",", ":"))
 
 
+def traffic_text(row) -> str:
+    """'Northbound travelers 29.6 M · 0.24 incidents per million', or why there is no rate."""
+    travelers = row.get("travelers")
+    if travelers is None or travelers != travelers:
+        return "No BTS traffic for this port"
+    text = f"Northbound travelers {travelers / 1e6:,.1f} M"
+    if row.get("traffic_complete"):
+        return text + f" · {row['per_million']:.2f} incidents per million"
+    return text + " · traffic incomplete: no rate"
+
+
 def incident_deck(per_port: pd.DataFrame, *, colour_by: str = "count",
-                  measure: str = "incidents", zoom: float | None = None) -> pdk.Deck:
+                  measure: str = "incidents", zoom: float | None = None,
+                  traffic: bool = False) -> pdk.Deck:
     """The map: border, all ports, and a sized circle per port with incidents.
 
     ``zoom`` opens closer for a wide map (the presentation page); labels are placed for it.
@@ -90,6 +103,7 @@ def incident_deck(per_port: pd.DataFrame, *, colour_by: str = "count",
         "port_code": p["port_code"], "port_name": p["port_name"], "state": p["state"],
         "mexican_city": p["mexican_city"], "latitude": p["latitude"],
         "longitude": p["longitude"], "incidents": 0, "people": 0, "top_types": "none",
+        "traffic": "",
     } for p in ports()])
     hits = per_port.copy()
     if not hits.empty:
@@ -106,9 +120,11 @@ def incident_deck(per_port: pd.DataFrame, *, colour_by: str = "count",
         hits["offset"] = [o or [0, 0] for o in offsets]
         hits["people"] = hits["people"].astype(int)
         hits["incidents"] = hits["incidents"].astype(int)
+        hits["traffic"] = [traffic_text(r) for r in hits.to_dict("records")] if traffic \
+            else ""
         hits = hits[["port_code", "port_name", "state", "mexican_city", "latitude",
                      "longitude", "incidents", "people", "top_types", "radius", "colour",
-                     "label", "offset"]]
+                     "label", "offset", "traffic"]]
     layers = [
         pdk.Layer("PathLayer", border_paths(), id="border", get_path="path",
                   get_color=[60, 60, 60, 230], width_units="'pixels'", get_width=2,
@@ -136,7 +152,8 @@ def incident_deck(per_port: pd.DataFrame, *, colour_by: str = "count",
                       outline_width=2, outline_color=[255, 255, 255, 255],
                       font_settings={"sdf": True}, pickable=False),
         ]
-    return CompactDeck(layers=layers, initial_view_state=view, tooltip=TOOLTIP,
+    return CompactDeck(layers=layers, initial_view_state=view,
+                       tooltip=TOOLTIP_TRAFFIC if traffic else TOOLTIP,
                     map_provider="carto", map_style=pdk.map_styles.CARTO_LIGHT_NO_LABELS)
 
 

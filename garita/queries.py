@@ -277,3 +277,98 @@ def rejected_rows(con, batch_id: int) -> list[tuple]:
 def audit_log(con, limit: int = 200) -> pd.DataFrame:
     """The newest entries of the audit log (who, when, what, which batch; no row content)."""
     return run(con, "SELECT * FROM audit_log ORDER BY logged_at DESC LIMIT ?", [int(limit)])
+
+
+# Border-crossing traffic (BTS). Northbound travelers = pedestrians + personal vehicle
+# passengers + bus passengers. A rate is given only where traffic is known for every month.
+TRAVELERS = ("Pedestrians", "Personal Vehicle Passengers", "Bus Passengers")
+
+
+def has_crossings(con) -> bool:
+    """Whether BTS traffic has been loaded (python -m etl crossings FILE)."""
+    return bool(one(con, "SELECT count(*) FROM information_schema.tables "
+                         "WHERE table_name = 'crossings'")[0]) and \
+        bool(one(con, "SELECT count(*) > 0 FROM crossings")[0])
+
+
+def traffic_range(con, filters: Filters) -> tuple:
+    """The months traffic is summed over: the filter's range, else the incidents' months."""
+    if filters.start and filters.end:
+        return filters.start, filters.end
+    numbers = headline(con, filters)
+    first = filters.start or numbers["first_month"]
+    last = filters.end or numbers["last_month"]
+    return first, last
+
+
+def traffic_by_port(con, filters: Filters) -> pd.DataFrame:
+    """Per port: travelers over the range and whether every month of it is known.
+
+    A month is known when every traveler measure the port reports at all is there for it:
+    BTS holes (e.g. 2024-01 pedestrians at California ports) make the range incomplete.
+    """
+    if not has_crossings(con):
+        return pd.DataFrame(columns=["port_code", "travelers", "months_known", "months",
+                                     "traffic_complete"])
+    first, last = traffic_range(con, filters)
+    if first is None:
+        return pd.DataFrame(columns=["port_code", "travelers", "months_known", "months",
+                                     "traffic_complete"])
+    kinds = list(TRAVELERS)
+    return run(con, """
+        WITH reported AS (
+            SELECT port_code, count(DISTINCT measure) AS measures FROM crossings
+            WHERE measure IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1),
+        monthly AS (
+            SELECT port_code, month, count(DISTINCT measure) AS measures, sum(value) AS n
+            FROM crossings WHERE measure IN (SELECT unnest(?::VARCHAR[]))
+              AND month BETWEEN date_trunc('month', ?::DATE) AND ? GROUP BY 1, 2)
+        SELECT r.port_code, coalesce(sum(m.n), 0) AS travelers,
+               count(m.month) FILTER (m.measures = r.measures) AS months_known,
+               date_diff('month', date_trunc('month', ?::DATE), date_trunc('month', ?::DATE))
+                   + 1 AS months
+        FROM reported r LEFT JOIN monthly m USING (port_code)
+        GROUP BY r.port_code""", [kinds, kinds, first, last, first, last]
+    ).assign(traffic_complete=lambda f: f["months_known"] == f["months"])
+
+
+def by_port_with_traffic(con, filters: Filters, measure: str = "incidents") -> pd.DataFrame:
+    """``by_port`` plus travelers and incidents per million travelers (complete ranges only)."""
+    ports_frame = by_port(con, filters, measure)
+    traffic = traffic_by_port(con, filters)
+    merged = ports_frame.merge(traffic, on="port_code", how="left")
+    merged["traffic_complete"] = merged["traffic_complete"].fillna(False).astype(bool)
+    rate = merged["incidents"] / merged["travelers"].where(merged["travelers"] > 0) * 1e6
+    merged["per_million"] = rate.where(merged["traffic_complete"]).round(2)
+    return merged
+
+
+def traffic_monthly(con, filters: Filters) -> pd.DataFrame:
+    """Northbound travelers per month for the filtered ports (all ports if none chosen).
+
+    Months where any chosen port lacks a measure it reports are left out: a gap, not a dip.
+    """
+    if not has_crossings(con):
+        return pd.DataFrame(columns=["month", "travelers"])
+    first, last = traffic_range(con, filters)
+    if first is None:
+        return pd.DataFrame(columns=["month", "travelers"])
+    ports_list = [p for p in filters.ports if p != "none"]
+    kinds = list(TRAVELERS)
+    return run(con, """
+        WITH chosen AS (
+            SELECT port_code, count(DISTINCT measure) AS measures FROM crossings
+            WHERE measure IN (SELECT unnest(?::VARCHAR[]))
+              AND (len(?::VARCHAR[]) = 0 OR port_code IN (SELECT unnest(?::VARCHAR[])))
+            GROUP BY 1),
+        monthly AS (
+            SELECT c.port_code, c.month, count(DISTINCT c.measure) AS measures,
+                   sum(c.value) AS n
+            FROM crossings c JOIN chosen USING (port_code)
+            WHERE c.measure IN (SELECT unnest(?::VARCHAR[]))
+              AND c.month BETWEEN date_trunc('month', ?::DATE) AND ? GROUP BY 1, 2)
+        SELECT m.month, sum(m.n) AS travelers
+        FROM monthly m JOIN chosen c USING (port_code)
+        GROUP BY m.month
+        HAVING count(*) FILTER (m.measures = c.measures) = (SELECT count(*) FROM chosen)
+        ORDER BY 1""", [kinds, ports_list, ports_list, kinds, first, last])

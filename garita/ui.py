@@ -20,7 +20,8 @@ from garita.i18n import t
 
 PUBLIC_QUESTIONS = {"filter_options", "headline", "by_port", "unmapped_count", "monthly",
                     "yearly", "port_month", "by_group", "breakdown", "sources", "batches",
-                    "data_version", "export_rows", "count_incidents"}
+                    "data_version", "export_rows", "count_incidents", "has_crossings",
+                    "by_port_with_traffic", "traffic_monthly", "traffic_range"}
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -169,3 +170,41 @@ def signed_in_but_not_staff() -> bool:
 def staff_reader():
     """A fresh cursor for staff pages: staff answers never go through the shared cache."""
     return _reader(published_path()).cursor()
+
+
+RATE_NOTE = ("Incidents per million northbound travelers (pedestrians, personal-vehicle and bus "
+             "passengers, from BTS) over the months in range. The incidents are those "
+             "documented, not all that happened: a rate compares documentation, not risk. A "
+             "rate is shown only where BTS traffic is known for every month in range; "
+             "otherwise the port says 'traffic incomplete'. BTS counts Ysleta (2401) inside "
+             "El Paso (2402) before 2020.")
+
+
+def traffic_switch(where) -> bool:
+    """The 'border traffic' switch; without BTS data loaded it says how to load it."""
+    if not ask("has_crossings"):
+        where.toggle(t("Border traffic (BTS)"), value=False, disabled=True, key="traffic_off")
+        where.caption(t("To compare with traffic, load the official BTS Border Crossing Entry "
+                        "Data export: python -m etl crossings FILE (see README)."))
+        return False
+    return where.toggle(t("Border traffic (BTS)"), key="traffic", bind="query-params",
+                        help=t("Northbound travelers beside the incidents, and incidents per "
+                               "million travelers where traffic is complete."))
+
+
+def traffic_table(per_port) -> None:
+    """Ports with incidents, travelers and rate (or why there is no rate)."""
+    shown = per_port.assign(
+        rate=[f"{r:.2f}" if ok else t("traffic incomplete") for r, ok in
+              zip(per_port["per_million"], per_port["traffic_complete"])],
+        travelers=per_port["travelers"].fillna(0).astype("int64"))
+    st.dataframe(shown[["port_name", "state", "incidents", "travelers", "months_known",
+                        "months", "rate"]], hide_index=True, width="stretch",
+                 column_config={"port_name": t("Port"), "state": t("State"),
+                                "incidents": t("Incidents"),
+                                "travelers": st.column_config.NumberColumn(
+                                    t("Northbound travelers"), format="localized"),
+                                "months_known": t("Months with traffic"),
+                                "months": t("Months in range"),
+                                "rate": t("Incidents per million travelers")})
+    st.caption(t(RATE_NOTE))

@@ -9,6 +9,7 @@ filters = ui.filters()
 measure = st.segmented_control(
     t("Count"), ["incidents", "people"], default="incidents", key="measure",
     format_func=lambda m: t(m.capitalize()), bind="query-params") or "incidents"
+with_traffic = ui.traffic_switch(st)
 per_port = ui.ask("by_port", filters, measure)
 
 left, right = st.columns(2)
@@ -23,6 +24,9 @@ with right:
     st.dataframe(grouped, hide_index=True, width="stretch",
                  column_config={"name": t("Name"), "incidents": t("Incidents"),
                                 "people": t("People"), "ports": t("Ports")})
+if with_traffic:
+    st.subheader(t("Incidents beside border traffic"))
+    ui.traffic_table(ui.ask("by_port_with_traffic", filters, measure))
 st.plotly_chart(charts.heatmap_chart(ui.ask("port_month", filters), filters.start,
                                      filters.end), width="stretch")
 

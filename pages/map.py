@@ -15,10 +15,12 @@ with right:
                                   format_func=lambda c: t("Count") if c == "count"
                                   else t("Most frequent type"), key="colour",
                                   bind="query-params") or "count"
-per_port = ui.ask("by_port", filters, measure)
+    with_traffic = ui.traffic_switch(st)
+per_port = ui.ask("by_port_with_traffic" if with_traffic else "by_port", filters, measure)
 unmapped = ui.ask("unmapped_count", filters)
 with left:
-    deck = maps.incident_deck(per_port, colour_by=colour, measure=measure)
+    deck = maps.incident_deck(per_port, colour_by=colour, measure=measure,
+                              traffic=with_traffic)
     event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object",
                             key="map", height=560,
                             alt=t("Map of the US–Mexico border with {n} ports of entry that "
@@ -45,4 +47,7 @@ if selected:
 else:
     st.subheader(t("Ports with incidents"))
     st.caption(t("Click a port on the map to list its incidents here."))
-    ui.port_table(per_port)
+    if with_traffic:
+        ui.traffic_table(per_port)
+    else:
+        ui.port_table(per_port)

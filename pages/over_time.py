@@ -23,6 +23,11 @@ monthly = ui.ask("monthly", filters, stack, measure)
 st.plotly_chart(charts.monthly_chart(monthly, stack=stack, measure=measure,
                                      start=filters.start, end=filters.end, events=events),
                 width="stretch")
+if ui.traffic_switch(st):
+    st.plotly_chart(charts.traffic_chart(ui.ask("traffic_monthly", filters),
+                                         *ui.ask("traffic_range", filters)), width="stretch")
+    st.caption(t("For the ports chosen in the filters (all ports when none). Months where BTS "
+                 "lacks a measure are gaps, not zeros."))
 numbers = ui.ask("headline", filters)
 notes = []
 if stack == "type":

@@ -56,3 +56,45 @@ def test_a_file_that_is_not_the_bts_export_is_refused(built_db, tmp_path):
     path.write_text("date,port\n2024-01,Hidalgo\n")
     result = CliRunner().invoke(etl_main, ["crossings", str(path), "--db", str(built_db)])
     assert result.exit_code == 1 and "Border Crossing Entry Data" in result.output
+
+
+def test_a_rate_is_given_only_where_traffic_is_complete(built_db, tmp_path):
+    from garita import db, queries
+    from garita.filters import Filters
+
+    path = tmp_path / "bts.csv"
+    path.write_bytes(FIXTURE)
+    CliRunner().invoke(etl_main, ["crossings", str(path), "--db", str(built_db)])
+    con = db.connect_reader(db.published_file(built_db))
+    traffic = queries.traffic_by_port(con, Filters.from_strings(start="2024-01", end="2024-02"))
+    by_code = traffic.set_index("port_code")
+    # Hidalgo reports only pedestrians, both months: complete. San Ysidro reports three
+    # measures but lacks January pedestrians: incomplete, so no rate.
+    assert bool(by_code.loc["2305", "traffic_complete"]) is True
+    assert by_code.loc["2305", "travelers"] == 4100
+    assert bool(by_code.loc["2504", "traffic_complete"]) is False
+    monthly = queries.traffic_monthly(con, Filters.from_strings(start="2024-01", end="2024-02",
+                                                                ports=["2504"]))
+    assert [str(m)[:7] for m in monthly["month"]] == ["2024-02"]  # January is a gap
+    con.close()
+
+
+def test_traffic_switch_says_how_to_load_then_shows_rates(built_db, monkeypatch, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_app import ROOT
+
+    monkeypatch.setenv("GARITA_START_PAGE", "by_port")
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
+    assert any("python -m etl crossings" in c.value for c in at.caption)
+    path = tmp_path / "bts.csv"
+    path.write_bytes(FIXTURE)
+    CliRunner().invoke(etl_main, ["crossings", str(path), "--db", str(built_db)])
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.query_params["traffic"] = "true"
+    at.run()
+    assert not at.exception
+    assert any("compares documentation, not risk" in c.value for c in at.caption)
+    table = next(
+        d.value for d in at.dataframe if "rate" in d.value.columns)
+    assert set(table["rate"]) == {"traffic incomplete"}  # the fixture's months are not 2017–2023
