@@ -19,7 +19,6 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.columns import SYNONYMS
 from etl.dates import DateOrderUnknown
 from etl.read import FileRefused, read_table
 from etl.validate import Checked, Problem, validate
@@ -473,8 +472,3 @@ def init(db_path: Path | None = None) -> str:
     if not changed:
         return f"{master.name} is up to date; nothing changed."
     return f"{master.name}: loaded " + " and ".join(changed) + "."
-
-
-def field_names() -> list[str]:
-    """The fields a spreadsheet may have, in the order of the template."""
-    return list(SYNONYMS)

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 
 from garita import words
 from garita.charts import FONT, safe
-from garita.maps import TYPE_COLOURS, border_paths, place_labels, readable_types, type_label
+from garita.maps import TYPE_COLOURS, border_paths, place_labels, type_label
 from garita.reference import ports
 
 WIDTH, HEIGHT = 1800, 1000
@@ -125,10 +125,6 @@ def to_png(fig: go.Figure, width: int | None = None, height: int | None = None) 
         if "chrom" in str(exc).lower() or "browser" in str(exc).lower():
             raise ImageExportUnavailable(MISSING_BROWSER) from None
         raise
-
-
-def readable_top_types(per_port: pd.DataFrame) -> pd.Series:
-    return per_port["top_types"].fillna("").map(readable_types)
 
 
 IMAGES = {"map": "Map", "monthly": "Incidents per month", "yearly": "Incidents per year",
