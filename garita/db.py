@@ -23,7 +23,6 @@ import os
 import re
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -260,20 +259,6 @@ def connect_reader(path: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(
         str(path), read_only=True, config={"enable_external_access": False}
     )
-
-
-@dataclass(frozen=True)
-class Published:
-    """A published copy as readers see it: its path and data version."""
-
-    path: Path
-    version: int
-
-
-def current_published(master: Path) -> Published:
-    path = published_file(master)
-    version = int(re.match(r"v(\d+)", path.name).group(1))
-    return Published(path, version)
 
 
 REQUIRED_TABLES = {"meta", "ports", "incidents", "batches", "rejected_rows"}

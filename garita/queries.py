@@ -15,10 +15,6 @@ import pandas as pd
 from garita import db
 from garita.filters import Filters
 
-EXPORT_COLUMNS = ("incident_id", "date", "date_precision", "port_code", "port_name", "state",
-                  "latitude", "longitude", "people_count", "group_type", "children",
-                  "nationality", "incident_types", "outcome", "summary", "source",
-                  "source_url", "batch_id")
 MEASURES = {"incidents": "count(*)", "people": "coalesce(sum(people_count), 0)"}
 STACKS = ("type", "port")
 

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from garita import ui
 from tests.conftest import DATA
+from tests.test_app import rerun
 from tests.test_staff import OIDC
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -59,27 +60,23 @@ def sent(at) -> str:
     return "\n".join(out)
 
 
-def test_a_staff_session_leaves_nothing_for_a_public_one(built_db, monkeypatch):
-    staff = {"auth": OIDC, "staff": {"emails": ["staff@clinic.org"]}}
-    monkeypatch.setenv("GARITA_START_PAGE", "upload")
+def staff_app(monkeypatch, page: str) -> AppTest:
+    monkeypatch.setenv("GARITA_START_PAGE", page)
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
-    for key, value in staff.items():
-        at.secrets[key] = value
+    at.secrets["auth"] = OIDC
+    at.secrets["staff"] = {"emails": ["staff@clinic.org"]}
     at.user = {"is_logged_in": True, "email": "staff@clinic.org"}
-    at.run()
+    return at.run()
+
+
+def test_a_staff_session_leaves_nothing_for_a_public_one(built_db, monkeypatch):
+    at = staff_app(monkeypatch, "upload")
     at.get("file_uploader")[0].set_value(
         ("en.csv", (DATA / "en_utf8_bom.csv").read_bytes(), "text/csv"))
-    at._finished_page_script_hash = at._page_hash = ""
-    at.run()
+    rerun(at)
     next(b for b in at.button if b.label.startswith("Load ")).click()
-    at._finished_page_script_hash = at._page_hash = ""
-    at.run()
-    monkeypatch.setenv("GARITA_START_PAGE", "batches")
-    staff_view = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
-    for key, value in staff.items():
-        staff_view.secrets[key] = value
-    staff_view.user = {"is_logged_in": True, "email": "staff@clinic.org"}
-    staff_view.run()
+    rerun(at)
+    staff_view = staff_app(monkeypatch, "batches")
     assert "staff@clinic.org" in sent(staff_view)  # the check can see it where it is shown
     for page in ("sources", "incidents", "map", "batches", "upload"):
         monkeypatch.setenv("GARITA_START_PAGE", page)
