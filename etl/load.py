@@ -19,9 +19,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from etl import personal
 from etl.dates import DateOrderUnknown
-from etl.read import FileRefused, read_table
-from etl.validate import Checked, Problem, validate
+from etl.read import FileRefused, read_path, read_table
+from etl.validate import MAX_TEXT, Checked, Problem, validate
 from garita import db
 from garita.reference import incident_types, ports
 
@@ -116,9 +117,28 @@ def check_file(data: bytes, *, date_order: str | None = None,
     """Read and validate a file without touching the database (raises ``FileRefused``)."""
     table = read_table(data)
     try:
-        return validate(table, date_order=date_order, column_overrides=column_overrides)
+        checked = validate(table, date_order=date_order, column_overrides=column_overrides)
     except DateOrderUnknown as exc:
         raise FileRefused(str(exc)) from None
+    if len(checked.skipped) == checked.total:
+        raise FileRefused("The file has a header but every row under it is blank. Add the "
+                          "incidents under the column names.")
+    return checked
+
+
+def check_batch_source(source: str | None) -> None:
+    """Refuse a batch source that could not be published: it is copied into the public
+    ``source`` of every row that has none."""
+    if not source:
+        return
+    if len(source) > MAX_TEXT["source"]:
+        raise FileRefused(f"The batch source has {len(source):,} characters; the limit is "
+                          f"{MAX_TEXT['source']:,}.")
+    kind = personal.find(source)
+    if kind:
+        raise FileRefused(f"The batch source seems to contain {personal.describe(kind)}. It is "
+                          "shown publicly with every row it fills in: name the organisation "
+                          "or document instead.")
 
 
 def _staged_table(checked: Checked, default_source: str | None) -> pa.Table:
@@ -238,6 +258,7 @@ def load_bytes(data: bytes, file_name: str, *, db_path: Path | None = None,
     sha = hashlib.sha256(data).hexdigest()
     name = Path(file_name).name
     try:
+        check_batch_source(source)
         checked = check_file(data, date_order=date_order, column_overrides=column_overrides)
     except FileRefused as exc:
         return _refusal(str(exc), name, sha)
@@ -247,6 +268,16 @@ def load_bytes(data: bytes, file_name: str, *, db_path: Path | None = None,
     with db.writer(master, wait_seconds) as con:
         return _load(con, checked, staged, name, sha, source=source, strict=strict,
                      loaded_by=loaded_by or f"cli:{getpass.getuser()}")
+
+
+def load_file(path, **options) -> LoadReport:
+    """``load_bytes`` for a file on disk; what is not a regular file of a sane size is
+    refused before it is read (see ``etl.read.read_path``)."""
+    try:
+        data = read_path(path)
+    except FileRefused as exc:
+        return _refusal(str(exc), Path(path).name, "")
+    return load_bytes(data, str(path), **options)
 
 
 def preview(data: bytes, file_name: str, *, db_path: Path | None = None,

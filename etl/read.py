@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import stat
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +21,8 @@ import pyarrow.csv as pacsv
 
 MAX_CELL_CHARS = 20_000
 MAX_COLUMNS = 200
+# What one load reads at most: the app takes 20 MB uploads; the CLI loads millions of rows.
+MAX_FILE_BYTES = 1 << 30
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
 SAVE_AS_CSV = "In Excel or LibreOffice use File > Save As > 'CSV UTF-8 (comma delimited)'."
 
@@ -118,11 +122,50 @@ def decode(data: bytes) -> tuple[str, str]:
         except UnicodeDecodeError:
             continue
         _refuse_controls(text)
+        if codec == "cp1252":
+            _refuse_mixed_encodings(data)
         return text, name
     raise FileRefused(
         "The file is not text in UTF-8, UTF-16 or Windows-1252, the encodings spreadsheets "
         f"write. {SAVE_AS_CSV}"
     )
+
+
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
+
+
+def _rows_phrase(rows: list[int]) -> str:
+    """'row 3 is' or 'rows 3, 7 and 12 more are'."""
+    if len(rows) == 1:
+        return f"row {rows[0]} is"
+    shown = ", ".join(map(str, rows[:10]))
+    return f"rows {shown}" + (f" and {len(rows) - 10} more" if len(rows) > 10 else "") + " are"
+
+
+def _refuse_mixed_encodings(data: bytes) -> None:
+    """Refuse a file whose lines mix UTF-8 and Windows-1252 (rows pasted from two files).
+
+    Read as Windows-1252, its UTF-8 rows would publish "TomÃ¡s" for "Tomás"; read as UTF-8,
+    the others cannot be read at all. Line numbers are the spreadsheet's row numbers.
+    """
+    utf8_rows, cp1252_rows = [], []
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            cp1252_rows.append(number)
+        else:
+            if _UTF8_MULTIBYTE.search(line):
+                utf8_rows.append(number)
+    if utf8_rows and cp1252_rows:
+        raise FileRefused(
+            f"The file mixes two text encodings: {_rows_phrase(utf8_rows)} UTF-8 and "
+            f"{_rows_phrase(cp1252_rows)} Windows-1252 (perhaps rows pasted from "
+            "another file), so accented letters in one group would come out garbled "
+            "(\"TomÃ¡s\"). Check the accents in those rows in your spreadsheet, then save "
+            "the whole file again as 'CSV UTF-8'.")
 
 
 def sniff_delimiter(text: str) -> str:
@@ -196,18 +239,29 @@ def _fast_parse(utf8, delimiter: str, head: str) -> Table | None:
 def _slow_parse(text: str, delimiter: str) -> Table:
     """Python's csv reader: exact row numbers and messages for files Arrow will not take."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    rows: list[list[str]] = []
+    started = 1
     try:
         header = next(reader, None)
         if header is None:
             raise FileRefused("The first line, where the column names belong, is empty.")
         header = _check_header(header)
-        rows = list(reader)
+        while True:
+            started = reader.line_num + 1
+            row = next(reader, None)
+            if row is None:
+                break
+            rows.append(row)
     except csv.Error as exc:
         reason = str(exc)
+        if "EOF" in reason or "end of data" in reason:
+            raise FileRefused(
+                f"Row {len(rows) + 2} (line {started} of the file) opens a cell with a double "
+                "quote (\") that is never closed, so every line after it would be read as "
+                "part of that one cell. Close or delete that quote in the spreadsheet and "
+                "save it again as CSV; nothing was loaded.") from None
         if "field larger" in reason:
             reason = f"a cell is longer than {MAX_CELL_CHARS:,} characters"
-        elif "EOF" in reason or "end of data" in reason:
-            reason = "a double quote (\") opens a cell that is never closed"
         raise FileRefused(
             f"The file could not be read as CSV near line {reader.line_num}: {reason}. "
             "Fix that line in the spreadsheet and save it again as CSV."
@@ -226,7 +280,10 @@ def read_table(data: bytes) -> Table:
     """Decode and parse a CSV file into a header and columns, or raise ``FileRefused``."""
     _refuse_signatures(data)
     table = None
-    if not data.startswith((b"\xff\xfe", b"\xfe\xff")) and b"\x00" not in data:
+    # An odd number of double quotes means a quote never closes (or a literal quote sits in
+    # an unquoted cell): only the slow reader reads those exactly and names the row.
+    if (not data.startswith((b"\xff\xfe", b"\xfe\xff")) and b"\x00" not in data
+            and data.count(b'"') % 2 == 0):
         _refuse_controls(data)
         bom = data.startswith(b"\xef\xbb\xbf")
         body = pa.py_buffer(data)[3:] if bom else pa.py_buffer(data)
@@ -238,10 +295,55 @@ def read_table(data: bytes) -> Table:
         text, encoding = decode(data)
         delimiter = sniff_delimiter(text)
         table = (_fast_parse(text.encode("utf-8"), delimiter, text[:65536])
-                 if encoding != "UTF-8" else None)
+                 if encoding != "UTF-8" and text.count('"') % 2 == 0 else None)
         if table is None:
             table = _slow_parse(text, delimiter)
         table.encoding = encoding
     if not table.n_rows:
         raise _no_rows()
+    _refuse_swallowed_rows(table)
     return table
+
+
+def _refuse_swallowed_rows(table: Table) -> None:
+    """Refuse a cell that holds lines shaped like whole rows: two quotes that never closed
+    pair up across lines and would load many rows as one cell."""
+    width = len(table.header)
+    if width < 2:
+        return
+    for j, column in enumerate(table.columns):
+        for i in _indices(pc.match_substring(column, "\n")):
+            lines = column[int(i)].as_py().split("\n")[1:]
+            shaped = [line for line in lines if line.count(table.delimiter) >= width - 1]
+            if shaped:
+                raise FileRefused(
+                    f"Row {int(i) + 2}, column '{table.header[j]}': a double quote (\") opens "
+                    f"a cell that runs over {len(lines)} more lines, {len(shaped)} of them "
+                    "shaped like rows of their own, so those rows would be lost inside one "
+                    "cell. Close or delete that quote in the spreadsheet and save it again "
+                    "as CSV; nothing was loaded.")
+
+
+def _indices(mask) -> np.ndarray:
+    return np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False))
+
+
+def read_path(path) -> bytes:
+    """The bytes of a file to load: a regular file of at most ``MAX_FILE_BYTES``.
+
+    Devices (``/dev/zero``), pipes with no writer and directories are refused before they
+    are opened, so a load never hangs or runs out of memory.
+    """
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise FileRefused(f"The file cannot be opened: {exc.strerror}.") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise FileRefused("This is not a regular file (it is a device, a pipe or a folder). "
+                          "Give the path of a CSV file.")
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise FileRefused(f"The file is larger than {MAX_FILE_BYTES >> 20:,} MB, more than one "
+                          "load reads. Split it into several files and load each.")
+    return data

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl import dates
+from etl import dates, personal
 from etl.columns import ColumnMap, map_columns
 from etl.ports import STATE_LIST, PortIndex, plain, resolve_state
 from etl.read import Table
@@ -37,14 +37,22 @@ CHILDREN = {"yes": "yes", "y": "yes", "si": "yes", "true": "yes", "1": "yes",
             "unknown": "unknown", "desconocido": "unknown", "se desconoce": "unknown",
             "nd": "unknown", "n a": "unknown", "": "unknown"}
 URL_PATTERN = r"^https?://[^\s<>\"]+$"
-# Text that looks like it identifies a person is held back for staff review, not published.
-PERSONAL = [
-    ("an A-number", r"\bA[- ]?\d{8,9}\b"),
-    ("an e-mail address", r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"),
-    ("a phone number", r"(?:\+\d{1,3}[\s.-]?)?\(?\b\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}\b"),
-]
-PERSONAL_FIELDS = ("summary", "notes", "outcome", "nationality")
-_COUNT = re.compile(r"^\d+(?:\.0+)?$|^\d{1,3}(?:,\d{3})+$")
+# Text that looks like it identifies a person is held back for staff review, not published:
+# every free-text field that can reach a public page is checked (see etl/personal.py).
+PERSONAL_FIELDS = ("incident_id", "nationality", "outcome", "summary", "source", "source_page",
+                   "notes")
+# Unicode spaces (no-break, em, thin, ideographic …) and invisible characters become a plain
+# space, so the same incident typed with them is the same incident (see the fingerprint).
+ODD_SPACE = r"[\x{00A0}\x{1680}\x{2000}-\x{200A}\x{202F}\x{205F}\x{3000}]"
+INVISIBLE = r"[\x{00AD}\x{180E}\x{200B}-\x{200D}\x{2060}\x{FEFF}]"
+# Windows-1252 read of UTF-8 text ("TomÃ¡s"): two-character sequences that real text
+# almost never has; a cell with one is checked by decoding it back.
+MOJIBAKE = (r"[\x{00C2}\x{00C3}][\x{0080}-\x{00BF}\x{0152}\x{0153}\x{0160}\x{0161}"
+            r"\x{0178}\x{017D}\x{017E}\x{0192}\x{02C6}\x{02DC}\x{2013}\x{2014}"
+            r"\x{2018}-\x{201E}\x{2020}-\x{2022}\x{2026}\x{2030}\x{2039}\x{203A}"
+            r"\x{20AC}\x{2122}]|\x{00E2}\x{20AC}")
+_COUNT = re.compile(r"^\d+(?:\.0{1,2})?$|^\d{1,3}(?:,\d{3})+$")
+_DOTTED_THOUSANDS = re.compile(r"^\d{1,3}(?:\.\d{3})+$")
 
 
 @dataclass
@@ -161,6 +169,31 @@ def _rows(mask) -> np.ndarray:
 
 def _nulls(n: int, type_=pa.string()) -> pa.Array:
     return pa.nulls(n, type_)
+
+
+def _check_personal(v: _Validator, name: str, text: pa.Array) -> None:
+    """Hold back rows whose ``name`` text seems to identify someone (exact check on the few
+    cells the prefilter picks)."""
+    for i in _rows(pc.match_substring_regex(text, personal.CANDIDATE)):
+        kind = personal.find(text[int(i)].as_py())
+        if kind:
+            v.add([i], name, f"This {name} seems to contain {personal.describe(kind)}. "
+                  "Public fields must not identify anyone: remove it, then load the row "
+                  "again. The row is kept for staff review and is not published.")
+
+
+def _check_mojibake(v: _Validator, name: str, text: pa.Array) -> None:
+    """Reject text garbled by a wrong encoding ("TomÃ¡s"), suggesting the repaired text."""
+    for i in _rows(pc.match_substring_regex(text, MOJIBAKE)):
+        value = text[int(i)].as_py()
+        try:
+            repaired = value.encode("cp1252").decode("utf-8")
+        except UnicodeError:
+            repaired = None
+        shown = f" It probably reads: {repaired[:200]}" if repaired else ""
+        v.add([i], name, f"This {name} looks garbled by an encoding mix-up (accented letters "
+              f"shown as two characters, like 'Ã¡' for 'á').{shown} Fix the text, or save the "
+              "file again as 'CSV UTF-8'.", repaired[:200] if repaired else None)
 
 
 def validate(table: Table, *, date_order: str | None = None,
@@ -284,6 +317,12 @@ def validate(table: Table, *, date_order: str | None = None,
             text = value.strip()
             if not text:
                 return None
+            if _DOTTED_THOUSANDS.match(text):
+                whole = text.replace(".", "")
+                raise _Bad(f"'{value}' could be {int(text.split('.')[0])} people or "
+                           f"{int(whole):,} (a dot between thousands, as Spanish writes "
+                           f"them). Write the number with no dot: {int(whole)} or "
+                           f"{int(text.split('.')[0])}.", whole)
             if not _COUNT.match(text):
                 raise _Bad(f"'{value}' is not a whole number of people (0 or more); "
                            "leave it blank if unknown and explain in notes.")
@@ -344,7 +383,8 @@ def validate(table: Table, *, date_order: str | None = None,
         if name not in cols:
             out[name] = _nulls(n)
             continue
-        text = pc.utf8_trim_whitespace(cols[name])
+        text = pc.utf8_trim_whitespace(pc.replace_substring_regex(
+            pc.replace_substring_regex(cols[name], INVISIBLE, ""), ODD_SPACE, " "))
         limit = MAX_TEXT[name]
         too_long = _rows(pc.greater(pc.utf8_length(text), limit))
         v.add(too_long, name, lambda i, t=text, nm=name, lim=limit:
@@ -354,12 +394,9 @@ def validate(table: Table, *, date_order: str | None = None,
                 pc.match_substring_regex(text, URL_PATTERN, ignore_case=True)))
             v.add(_rows(bad_url), name, "A source URL must be a web address starting with "
                   "http:// or https://, with no spaces.")
+        _check_mojibake(v, name, text)
         if name in PERSONAL_FIELDS:
-            for what, pattern in PERSONAL:
-                v.add(_rows(pc.match_substring_regex(text, pattern)), name,
-                      f"This {name} seems to contain {what}. Public fields must not identify "
-                      "anyone: remove it, then load the row again. The row is kept for staff "
-                      "review and is not published.")
+            _check_personal(v, name, text)
         out[name] = pc.if_else(pc.equal(text, ""), None, text)
 
     keep = ~(blank | ragged)

@@ -231,9 +231,10 @@ def sources(con, filters: Filters, limit: int = 200) -> tuple[pd.DataFrame, int]
 
 
 def batches(con) -> pd.DataFrame:
-    """The batch ledger's public fields, newest first (who loaded it is staff-only)."""
+    """The batch ledger's public fields, newest first (who loaded it and the file's name
+    are staff-only: a file may be named after the person it concerns)."""
     return run(con, """
-        SELECT batch_id, file_name, loaded_at, source, rows_total, rows_loaded,
+        SELECT batch_id, loaded_at, source, rows_total, rows_loaded,
                rows_duplicate, rows_skipped, rows_rejected, status
         FROM batches ORDER BY batch_id DESC""")
 

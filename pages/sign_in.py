@@ -1,11 +1,23 @@
 """Staff sign-in: an OpenID Connect provider with an allowlist, or a password per staff member."""
 
-import time
+import math
 
 import streamlit as st
 
-from garita import db, ui
+from garita import auth, db, ui
 from garita.i18n import t
+
+
+def _wait_message(attempt: auth.Attempt) -> str:
+    minutes = math.ceil(attempt.wait / 60)
+    when = (t("{n} seconds", n=math.ceil(attempt.wait)) if attempt.wait < 120
+            else t("{n} minutes", n=minutes))
+    if attempt.scope == "all":
+        return t("Too many failed sign-ins on this site in the last minute. Try again in "
+                 "{when}.", when=when)
+    return t("Too many failed sign-ins for this user name. Try again in {when}; until then "
+             "even the right password is refused.", when=when)
+
 
 config = ui.staff_config()
 st.write(t("Staff sign in to upload spreadsheets and manage batches. Visitors do not need "
@@ -24,10 +36,14 @@ if config.passwords:
         password = st.text_input(t("Password"), type="password")
         submitted = st.form_submit_button(t("Sign in"))
     if submitted:
-        if config.check(user, password):
-            st.session_state["_staff_user"] = user.strip()
-            db.record(db.db_path(), user.strip(), "sign_in")
-            st.rerun()
+        try:
+            attempt = auth.sign_in(config, user, password, db.db_path())
+        except db.DatabaseBusy:
+            st.warning(t("Sign-in could not be recorded because a load is still writing. "
+                         "Wait a minute and try again."))
         else:
-            time.sleep(1)  # slows guessing
-            st.error(t("User name or password not recognised."))
+            if attempt.accepted:
+                st.session_state["_staff_user"] = attempt.user
+                st.rerun()
+            said = [t("User name or password not recognised.")] if attempt.checked else []
+            st.error(" ".join(said + ([_wait_message(attempt)] if attempt.wait else [])))
