@@ -6,12 +6,14 @@ import os
 
 import streamlit as st
 
-from garita import db, ui, words
-from garita.filters import GROUPS, Filters
+from garita import db, queries, ui, words
+from garita.filters import GROUPS, Filters, month_span
 from garita.i18n import t
 from garita.maps import type_label
 
-st.set_page_config(page_title="Garita", page_icon=":material/location_on:", layout="wide")
+# An emoji icon is drawn in the browser; a ":material/...:" page icon is fetched from a font
+# host, and no visitor's browser may contact any host but the app.
+st.set_page_config(page_title="Garita", page_icon="📍", layout="wide")
 
 FILTER_KEYS = ("months", "states", "offices", "ports", "types", "nat", "groups")
 
@@ -21,9 +23,40 @@ def reset_filters(months: list[str]) -> None:
         st.session_state[key] = (months[0], months[-1]) if key == "months" and months else []
 
 
+def follow_the_data(months: list[str], nationalities: list[str]) -> tuple[list[str], list[str]]:
+    """Options for the month slider and the nationalities, so that an untouched filter means
+    "all" whatever the data becomes and a chosen one stays as chosen.
+
+    After a load or a rollback an open session still holds the slider's old value. If that
+    was the whole old span (never moved), it becomes the whole new span; a range the user
+    chose (here or in a shared link) is kept, its months offered even where the data no
+    longer reaches. Chosen nationalities stay offered too.
+    """
+    state = st.session_state
+    span = (months[0], months[-1]) if months else None
+    previous = state.get("_months_span")
+    chosen = tuple(state["months"]) if state.get("months") else None
+    if chosen and previous and chosen == tuple(previous):
+        chosen = None
+        del state["months"]  # the slider starts again at its default: the whole new span
+    state["_months_span"] = span
+    if chosen is None and "months" not in state:
+        linked = st.query_params.get_all("months")
+        chosen = tuple(linked) if len(linked) == 2 else None
+    if chosen and months:
+        try:
+            months = month_span(min(months[0], chosen[0]), max(months[-1], chosen[1]))
+        except ValueError:  # a link with something else than months: the widget ignores it
+            pass
+    kept = [n for n in [*(state.get("nat") or []), *st.query_params.get_all("nat")]
+            if n not in nationalities]
+    return months, [*nationalities, *dict.fromkeys(kept)]
+
+
 def filter_bar(options: dict) -> Filters:
     """The filters every page shares; each lives in the URL, so a copied link reopens it."""
-    months = options["months"]
+    data_months = options["months"]
+    months, nationality_options = follow_the_data(data_months, options["nationalities"])
     ports = options["ports"]
     names = dict(zip(ports["port_code"], ports["port_name"] + ", " + ports["state"]))
     offices = sorted(ports["field_office"].dropna().unique())
@@ -34,7 +67,7 @@ def filter_bar(options: dict) -> Filters:
             chosen = st.select_slider(t("Months"), options=months,
                                       value=(months[0], months[-1]), key="months",
                                       bind="query-params")
-            if tuple(chosen) != (months[0], months[-1]):
+            if tuple(chosen) != (data_months[0], data_months[-1]):
                 start, end = chosen
         states = st.multiselect(t("States"), ["CA", "AZ", "NM", "TX"], key="states",
                                 bind="query-params")
@@ -45,7 +78,7 @@ def filter_bar(options: dict) -> Filters:
                                       bind="query-params")
         types = st.multiselect(t("Incident types"), list(options["types"]["code"]),
                                format_func=type_label, key="types", bind="query-params")
-        nationalities = st.multiselect(t("Nationality"), options["nationalities"],
+        nationalities = st.multiselect(t("Nationality"), nationality_options,
                                        key="nat", bind="query-params")
         groups = st.multiselect(t("Group"), list(GROUPS),
                                 format_func=lambda g: t(words.GROUP_LABELS[g]), key="groups",
@@ -63,7 +96,7 @@ def filter_bar(options: dict) -> Filters:
 
 
 def headline(filters: Filters) -> None:
-    numbers = ui.ask("headline", filters)
+    numbers = ui.ask(queries.headline, filters)
     columns = st.columns(6)
     columns[0].metric(t("Incidents"), f"{numbers['incidents']:,}")
     columns[1].metric(t("People"), f"{numbers['people']:,}",
@@ -77,7 +110,7 @@ def headline(filters: Filters) -> None:
     columns[5].metric(t("Year only"), numbers["year_only"],
                       help=t("Dated only to the year: in yearly counts, not monthly bars. "
                              "{n} more have no date.", n=numbers["no_date"]))
-    st.caption(words.describe(filters) + " · " +
+    st.caption(ui.plain(words.describe(filters)) + " · " +
                t("documented in public reporting and staff records — not a rate"))
 
 
@@ -95,7 +128,7 @@ def follow_new_data(shown: str) -> None:
 
 
 def footer() -> None:
-    version = ui.ask("data_version")
+    version = ui.ask(queries.data_version)
     st.divider()
     st.caption(t("Data version {v}, last batch {b} loaded {when}. Sources: see Data & "
                  "sources. Counts are incidents documented, not all that happened.",
@@ -123,12 +156,12 @@ pages = [st.Page(f"pages/{slug}.py", title=title, icon=icon, default=(slug == ST
          for slug, title, icon in PAGES]
 page = st.navigation(pages)
 try:
-    options = ui.ask("filter_options")
+    options = ui.ask(queries.filter_options)
 except db.DatabaseMissing as exc:
-    st.error(str(exc))
+    st.error(ui.plain(exc))
     st.stop()
 if staff:
-    st.sidebar.caption(t("Signed in as staff: {who}", who=ui.plain(staff)))
+    st.sidebar.caption(ui.md("Signed in as staff: {who}", who=staff))
     st.sidebar.button(t("Sign out"), on_click=sign_out, width="stretch")
 current = filter_bar(options)
 ui.set_filters(current)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import io
+import re
+import unicodedata
 
 import geopandas as gpd
 import pandas as pd
+
+from garita.reference import ports
 
 # Cells starting with these are run as formulas by Excel, LibreOffice or Google Sheets
 # (OWASP "CSV injection"); full-width forms are folded to ASCII by some of them.
@@ -37,3 +41,28 @@ def to_geojson(frame: pd.DataFrame) -> tuple[bytes, int]:
         crs="EPSG:4326",
     )
     return points.to_json(drop_id=True).encode("utf-8"), len(frame) - len(mapped)
+
+
+def download_name(filters, what: str, extension: str) -> str:
+    """A file name that says what a download holds: ``garita-san-ysidro-2018-04_2020-11.csv``.
+
+    ``what`` names the kind ("", "brief", "map" …); one to three ports are named, more are
+    counted; then states, and the month range when one is set.
+    """
+    names = {p["port_code"]: p["port_name"] for p in ports()}
+    parts = ["garita", what]
+    chosen = [c for c in filters.ports if c != "none"]
+    if 0 < len(chosen) <= 3:
+        parts += [names.get(code, code) for code in chosen]
+    elif chosen:
+        parts.append(f"{len(chosen)}-ports")
+    parts += [state.lower() for state in filters.states]
+    if filters.start:
+        parts.append(f"{filters.start:%Y-%m}_{filters.end:%Y-%m}")
+    slug = "-".join(_slug(part) for part in parts if part)
+    return f"{slug}.{extension}"
+
+
+def _slug(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9_]+", "-", plain).strip("-")

@@ -33,6 +33,16 @@ def parse_month(value: str | None) -> dt.date | None:
     return dt.date(int(match.group(1)), int(match.group(2)), 1)
 
 
+def month_span(first: str, last: str) -> list[str]:
+    """Every month from ``first`` to ``last`` (``'YYYY-MM'``), both included."""
+    start, end = parse_month(first), parse_month(last)
+    months, year, month = [], start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        months.append(f"{year}-{month:02d}")
+        year, month = year + (month == 12), month % 12 + 1
+    return months
+
+
 def month_end(first: dt.date) -> dt.date:
     nxt = dt.date(first.year + (first.month == 12), first.month % 12 + 1, 1)
     return nxt - dt.timedelta(days=1)

@@ -24,3 +24,8 @@ def t(text: str, **values) -> str:
     """Translate ``text`` into the interface language, then fill ``{names}`` from ``values``."""
     translated = _catalog(os.environ.get("GARITA_LANG", "en")).get(text, text)
     return translated.format(**values) if values else translated
+
+
+def tn(singular: str, plural: str, count: int, **values) -> str:
+    """``t`` of the singular or the plural form, as ``count`` asks; ``{n}`` is the count."""
+    return t(singular if count == 1 else plural, n=f"{count:,}", **values)

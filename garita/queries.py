@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 
 from garita import db
-from garita.filters import Filters
+from garita.filters import Filters, month_span
 
 MEASURES = {"incidents": "count(*)", "people": "coalesce(sum(people_count), 0)"}
 STACKS = ("type", "port")
@@ -101,11 +101,7 @@ def filter_options(con) -> dict:
 def _month_range(first: dt.date | None, last: dt.date | None) -> list[str]:
     if first is None:
         return []
-    months, year, month = [], first.year, first.month
-    while (year, month) <= (last.year, last.month):
-        months.append(f"{year}-{month:02d}")
-        year, month = year + (month == 12), month % 12 + 1
-    return months
+    return month_span(f"{first:%Y-%m}", f"{last:%Y-%m}")
 
 
 def by_port(con, filters: Filters, measure: str = "incidents") -> pd.DataFrame:

@@ -35,3 +35,8 @@ def ports() -> tuple[dict, ...]:
 def incident_types() -> tuple[dict, ...]:
     """The controlled vocabulary of incident types: code, English and Spanish labels."""
     return tuple(_read(TYPES_CSV))
+
+
+def data_readme() -> str:
+    """The text of ``data/README.md``: where every shipped file comes from, and its caveats."""
+    return (DATA_DIR / "README.md").read_text(encoding="utf-8")

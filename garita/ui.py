@@ -8,6 +8,7 @@ questions are cached here; nothing staff-only goes through this cache.
 from __future__ import annotations
 
 import logging
+import numbers
 import re
 import traceback
 from pathlib import Path
@@ -18,10 +19,13 @@ from garita import auth, db, queries
 from garita.filters import Filters
 from garita.i18n import t
 
-PUBLIC_QUESTIONS = {"filter_options", "headline", "by_port", "unmapped_count", "monthly",
-                    "yearly", "port_month", "by_group", "breakdown", "sources", "batches",
-                    "data_version", "export_rows", "count_incidents", "has_crossings",
-                    "by_port_with_traffic", "traffic_monthly", "traffic_range"}
+# The questions whose answers every visitor may see (cached for all sessions alike).
+PUBLIC_QUESTIONS = frozenset(question.__name__ for question in (
+    queries.filter_options, queries.headline, queries.by_port, queries.unmapped_count,
+    queries.monthly, queries.yearly, queries.port_month, queries.by_group, queries.breakdown,
+    queries.sources, queries.batches, queries.data_version, queries.export_rows,
+    queries.count_incidents, queries.has_crossings, queries.by_port_with_traffic,
+    queries.traffic_monthly, queries.traffic_range))
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -30,8 +34,11 @@ def _reader(path: str):
 
 
 def published_path() -> str:
-    """The published copy to read now (re-read every rerun: it changes after each batch)."""
-    return str(db.published_file(db.db_path()))
+    """The published copy to read now (re-read every rerun: it changes after each batch).
+
+    Catches up a change a killed writer left unpublished; a damaged master is logged and
+    the last published copy kept, so visitors still see data."""
+    return str(db.published_file(db.db_path(), strict=False))
 
 
 @st.cache_data(max_entries=512, ttl=3600, show_spinner=False)
@@ -43,19 +50,43 @@ def _ask(question: str, path: str, *args):
         con.close()
 
 
-def ask(question: str, *args):
-    """Answer one of the public questions of ``garita.queries`` for the current data."""
-    if question not in PUBLIC_QUESTIONS:
-        raise ValueError(f"{question!r} is not a public question")
-    return _ask(question, published_path(), *args)
+def ask(question, *args):
+    """Answer one of the public questions of ``garita.queries`` (the function itself, e.g.
+    ``ask(queries.by_port, filters)``) for the current data."""
+    name = getattr(question, "__name__", None)
+    if name not in PUBLIC_QUESTIONS or getattr(queries, name) is not question:
+        raise ValueError(f"{name or question!r} is not a public question")
+    return _ask(name, published_path(), *args)
 
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # all ASCII punctuation: each may be escaped
+_LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
+_JOINER = "\u2060"  # WORD JOINER: invisible, and breaks the patterns escapes cannot
+_LINKABLE = re.compile(r"(?i)(?<=www)(?=\.)|(?=[:@])")
 
 
 def plain(text) -> str:
-    """Escape Markdown so text that came from a file or a user shows as typed, inert."""
-    return _MARKDOWN.sub(r"\\\1", str(text))
+    """Text from data, the URL or a loader message, made inert for Streamlit Markdown.
+
+    It shows as typed and never becomes a link, image, colour, formula, icon, heading or
+    HTML. Every ASCII punctuation mark is backslash-escaped (CommonMark allows it for each);
+    line breaks become spaces, so no block syntax can start. Streamlit turns URLs, ``www.``,
+    e-mail addresses, ``:emoji:`` and ``:material/icon:`` into links and icons after the
+    escapes are read, so an invisible word joiner goes before every ``:`` and ``@`` and
+    after ``www``.
+    """
+    one_line = _LINE_BREAKS.sub(" ", str(text))
+    return _PUNCTUATION.sub(r"\\\1", _LINKABLE.sub(_JOINER, one_line))
+
+
+def md(text: str, **values) -> str:
+    """``t(text, **values)`` for a place Streamlit reads as Markdown (captions, messages,
+    headers, labels): the template is ours, each value is passed through ``plain``.
+
+    Numbers are left as they are, so format specs such as ``{n:,}`` still apply.
+    """
+    return t(text, **{name: value if isinstance(value, numbers.Number) else plain(value)
+                      for name, value in values.items()})
 
 
 LOG = logging.getLogger("garita")
@@ -79,26 +110,35 @@ def filters() -> Filters:
 
 def incident_table(frame, height: int | None = None) -> None:
     """Incidents as a readable, citable table; every cell is shown as text, links as links."""
+    import pandas as pd
+
     from garita.maps import type_label
 
     shown = frame.assign(
         incident_types=frame["incident_types"].fillna("").map(
             lambda codes: ", ".join(type_label(c) for c in codes.split(";") if c)),
         port_name=frame["port_name"].fillna(t("no port")),
-        state=frame["state"].fillna("—"), date=frame["date"].replace("", t("no date")))
+        state=frame["state"].fillna("—"), date=frame["date"].replace("", t("no date")),
+        people_count=frame["people_count"].map(
+            lambda n: "—" if pd.isna(n) else f"{int(n):,}"),
+        nationality=frame["nationality"].fillna("—"))
+    # Short columns first and the long summary last, so the source and its link are on
+    # screen at 1440 px without scrolling sideways.
     st.dataframe(
         shown[["date", "port_name", "state", "incident_types", "people_count", "nationality",
-               "summary", "source", "source_url", "incident_id"]],
+               "source", "source_url", "summary", "incident_id"]],
         hide_index=True, width="stretch", height=height or "auto",
         column_config={
             "date": st.column_config.TextColumn(t("Date"), help=t("As precise as known"),
                                                 width=100),
             "port_name": t("Port"), "state": t("State"), "incident_types": t("Types"),
-            "people_count": st.column_config.NumberColumn(t("People"), format="%d"),
+            "people_count": st.column_config.TextColumn(
+                t("People"), help=t("— where the source gives no count"), width="small"),
             "nationality": t("Nationality"),
+            "source": st.column_config.TextColumn(t("Source"), width="medium"),
+            "source_url": st.column_config.LinkColumn(t("Link"), display_text=t("open"),
+                                                      width="small"),
             "summary": st.column_config.TextColumn(t("Summary"), width="large"),
-            "source": t("Source"),
-            "source_url": st.column_config.LinkColumn(t("Link")),
             "incident_id": t("Id"),
         })
 
@@ -182,7 +222,7 @@ RATE_NOTE = ("Incidents per million northbound travelers (pedestrians, personal-
 
 def traffic_switch(where) -> bool:
     """The 'border traffic' switch; without BTS data loaded it says how to load it."""
-    if not ask("has_crossings"):
+    if not ask(queries.has_crossings):
         where.toggle(t("Border traffic (BTS)"), value=False, disabled=True, key="traffic_off")
         where.caption(t("To compare with traffic, load the official BTS Border Crossing Entry "
                         "Data export: python -m etl crossings FILE (see README)."))

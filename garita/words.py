@@ -1,4 +1,9 @@
-"""Filters and headline numbers said in words, the same on screen, in images and in briefs."""
+"""Filters and headline numbers said in words, the same on screen, in images and in briefs.
+
+Each function returns plain text that can quote data and the URL (nationalities, search
+text), never markup: each caller escapes it for where it goes — ``garita.ui.plain`` before
+Streamlit Markdown, ``garita.charts.safe`` before plotly labels.
+"""
 
 from __future__ import annotations
 
@@ -48,13 +53,23 @@ def period(filters: Filters, numbers: dict | None = None) -> str:
     return f"{first:%b %Y} – {last:%b %Y}"
 
 
-def sentence(numbers: dict, filters: Filters) -> str:
-    """'23 incidents documented in public reporting at 4 ports in Texas, Jan 2017 – Dec 2018'."""
+def sentence(numbers: dict, filters: Filters, names=None) -> str:
+    """'23 incidents documented in public reporting at 4 ports in Texas, Jan 2017 – Dec 2018'.
+
+    ``names``: the names of the ports with incidents; three or fewer are named ('at 2 ports
+    (San Ysidro and Otay Mesa)', 'at El Paso').
+    """
     where = ""
     if filters.states:
         where = " " + t("in {states}", states=", ".join(STATES.get(s, s) for s in filters.states))
     ports_text = t("at {n} ports", n=numbers["ports"]) if numbers["ports"] != 1 else \
         t("at 1 port")
+    names = [] if names is None else list(names)
+    if 0 < len(names) <= 3 and len(names) == numbers["ports"]:
+        listed = names[0] if len(names) == 1 else \
+            t("{some} and {last}", some=", ".join(names[:-1]), last=names[-1])
+        ports_text = t("at {port}", port=listed) if len(names) == 1 else \
+            t("at {n} ports ({ports})", n=len(names), ports=listed)
     incidents = t("{n} incidents", n=f"{numbers['incidents']:,}") if numbers["incidents"] != 1 \
         else t("1 incident")
     return (f"{incidents} " + t("documented in public reporting") + f" {ports_text}{where}, "

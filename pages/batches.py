@@ -15,20 +15,29 @@ try:
 finally:
     con.close()
 
+
+def _audit_log() -> None:
+    st.subheader(t("Audit log"))
+    st.caption(t("Sign-ins, failed sign-ins (the user name as typed, never the password), "
+                 "lockouts, loads, rollbacks and downloads of rejected rows."))
+    st.dataframe(audit, hide_index=True, width="stretch")
+
+
 st.dataframe(ledger, hide_index=True, width="stretch",
              column_config={"loaded_at": st.column_config.DatetimeColumn(
                  t("Loaded"), format="YYYY-MM-DD HH:mm"),
                  "sha256": st.column_config.TextColumn("sha256", width="small")})
 if ledger.empty:
+    _audit_log()
     st.stop()
 batch_id = st.selectbox(t("Batch"), list(ledger["batch_id"]), key="batch",
                         format_func=lambda b: f"{b} · " + str(
                             ledger.loc[ledger["batch_id"] == b, "file_name"].iloc[0]))
 row = ledger.loc[ledger["batch_id"] == batch_id].iloc[0]
-st.caption(t("{file}: {total} rows — {loaded} loaded, {dup} duplicate, {blank} blank, "
-             "{rej} rejected. Status: {status}.", file=ui.plain(row["file_name"]),
-             total=row["rows_total"], loaded=row["rows_loaded"], dup=row["rows_duplicate"],
-             blank=row["rows_skipped"], rej=row["rows_rejected"], status=row["status"]))
+st.caption(ui.md("{file}: {total} rows — {loaded} loaded, {dup} duplicate, {blank} blank, "
+                 "{rej} rejected. Status: {status}.", file=row["file_name"],
+                 total=row["rows_total"], loaded=row["rows_loaded"], dup=row["rows_duplicate"],
+                 blank=row["rows_skipped"], rej=row["rows_rejected"], status=row["status"]))
 con = ui.staff_reader()
 try:
     rows = queries.batch_incidents(con, int(batch_id))
@@ -69,5 +78,4 @@ if row["status"] == "active":
 if st.session_state.get("_rolled"):
     st.success(ui.plain(st.session_state.pop("_rolled")))
 
-st.subheader(t("Audit log"))
-st.dataframe(audit, hide_index=True, width="stretch")
+_audit_log()

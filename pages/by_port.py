@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from garita import charts, ui
+from garita import charts, queries, ui
 from garita.i18n import t
 
 filters = ui.filters()
@@ -10,7 +10,7 @@ measure = st.segmented_control(
     t("Count"), ["incidents", "people"], default="incidents", key="measure",
     format_func=lambda m: t(m.capitalize()), bind="query-params") or "incidents"
 with_traffic = ui.traffic_switch(st)
-per_port = ui.ask("by_port", filters, measure)
+per_port = ui.ask(queries.by_port, filters, measure)
 
 left, right = st.columns(2)
 left.plotly_chart(charts.ranked_ports_chart(per_port, measure), width="stretch")
@@ -19,15 +19,15 @@ with right:
         t("Group by"), ["state", "field_office"], default="state", key="group",
         format_func=lambda g: t("State") if g == "state" else t("CBP field office"),
         bind="query-params") or "state"
-    grouped = ui.ask("by_group", filters, group)
+    grouped = ui.ask(queries.by_group, filters, group)
     st.plotly_chart(charts.group_chart(grouped, group, measure), width="stretch")
     st.dataframe(grouped, hide_index=True, width="stretch",
                  column_config={"name": t("Name"), "incidents": t("Incidents"),
                                 "people": t("People"), "ports": t("Ports")})
 if with_traffic:
     st.subheader(t("Incidents beside border traffic"))
-    ui.traffic_table(ui.ask("by_port_with_traffic", filters, measure))
-st.plotly_chart(charts.heatmap_chart(ui.ask("port_month", filters), filters.start,
+    ui.traffic_table(ui.ask(queries.by_port_with_traffic, filters, measure))
+st.plotly_chart(charts.heatmap_chart(ui.ask(queries.port_month, filters), filters.start,
                                      filters.end), width="stretch")
 
 st.header(t("One port in detail"))
@@ -38,13 +38,13 @@ code = st.selectbox(t("Port"), list(names), format_func=lambda c: names.get(c, c
 if code:
     one = filters.only_port(code)
     a, b = st.columns(2)
-    a.plotly_chart(charts.breakdown_chart(ui.ask("breakdown", one, "type"), "type"),
+    a.plotly_chart(charts.breakdown_chart(ui.ask(queries.breakdown, one, "type"), "type"),
                    width="stretch")
-    b.plotly_chart(charts.breakdown_chart(ui.ask("breakdown", one, "nationality"),
+    b.plotly_chart(charts.breakdown_chart(ui.ask(queries.breakdown, one, "nationality"),
                                           "nationality"), width="stretch")
-    st.plotly_chart(charts.monthly_chart(ui.ask("monthly", one, "type", measure), stack="type",
+    st.plotly_chart(charts.monthly_chart(ui.ask(queries.monthly, one, "type", measure), stack="type",
                                          measure=measure, events="key",
                                          title=t("{port}: {m} per month", port=names[code],
                                                  m=t(measure))),
                     width="stretch")
-    ui.incident_table(ui.ask("export_rows", one))
+    ui.incident_table(ui.ask(queries.export_rows, one))

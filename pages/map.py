@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from garita import charts, maps, ui
+from garita import charts, maps, queries, ui
 from garita.i18n import t
 
 filters = ui.filters()
@@ -16,8 +16,9 @@ with right:
                                   else t("Most frequent type"), key="colour",
                                   bind="query-params") or "count"
     with_traffic = ui.traffic_switch(st)
-per_port = ui.ask("by_port_with_traffic" if with_traffic else "by_port", filters, measure)
-unmapped = ui.ask("unmapped_count", filters)
+per_port = ui.ask(queries.by_port_with_traffic if with_traffic else queries.by_port, filters,
+                  measure)
+unmapped = ui.ask(queries.unmapped_count, filters)
 with left:
     deck = maps.incident_deck(per_port, colour_by=colour, measure=measure,
                               traffic=with_traffic)
@@ -35,15 +36,15 @@ with right:
         st.plotly_chart(charts.type_legend(per_port), width="stretch",
                         config={"displayModeBar": False})
     else:
-        st.caption(t("Circle area grows with the number of {m}; darker means more. Largest: "
-                     "{name} ({n}).", m=t(measure), name=per_port.iloc[0]["port_name"],
-                     n=int(per_port.iloc[0]["value"])))
+        st.caption(ui.md("Circle area grows with the number of {m}; darker means more. "
+                         "Largest: {name} ({n}).", m=t(measure),
+                         name=per_port.iloc[0]["port_name"], n=int(per_port.iloc[0]["value"])))
         st.caption(t("White dots: ports with none matching the filters."))
 
 selected = (event.selection.objects.get("incidents") or [None])[0] if event else None
 if selected:
-    st.subheader(t("Incidents at {port}", port=selected["port_name"]))
-    ui.incident_table(ui.ask("export_rows", filters.only_port(selected["port_code"])))
+    st.subheader(ui.md("Incidents at {port}", port=selected["port_name"]))
+    ui.incident_table(ui.ask(queries.export_rows, filters.only_port(selected["port_code"])))
 else:
     st.subheader(t("Ports with incidents"))
     st.caption(t("Click a port on the map to list its incidents here."))

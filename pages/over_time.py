@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from garita import charts, ui
+from garita import charts, queries, ui
 from garita.i18n import t
 
 filters = ui.filters()
@@ -19,16 +19,16 @@ events = controls[2].segmented_control(
     format_func=lambda e: {"key": t("Key dates"), "all": t("All 31"), "none": t("None")}[e],
     bind="query-params") or "key"
 
-monthly = ui.ask("monthly", filters, stack, measure)
+monthly = ui.ask(queries.monthly, filters, stack, measure)
 st.plotly_chart(charts.monthly_chart(monthly, stack=stack, measure=measure,
                                      start=filters.start, end=filters.end, events=events),
                 width="stretch")
 if ui.traffic_switch(st):
-    st.plotly_chart(charts.traffic_chart(ui.ask("traffic_monthly", filters),
-                                         *ui.ask("traffic_range", filters)), width="stretch")
+    st.plotly_chart(charts.traffic_chart(ui.ask(queries.traffic_monthly, filters),
+                                         *ui.ask(queries.traffic_range, filters)), width="stretch")
     st.caption(t("For the ports chosen in the filters (all ports when none). Months where BTS "
                  "lacks a measure are gaps, not zeros."))
-numbers = ui.ask("headline", filters)
+numbers = ui.ask(queries.headline, filters)
 notes = []
 if stack == "type":
     notes.append(t("An incident with several types counts once under each, so a bar can be "
@@ -40,7 +40,7 @@ if numbers["year_only"] or numbers["no_date"]:
 for note in notes:
     st.caption(note)
 
-st.plotly_chart(charts.yearly_chart(ui.ask("yearly", filters, measure), measure),
+st.plotly_chart(charts.yearly_chart(ui.ask(queries.yearly, filters, measure), measure),
                 width="stretch")
 with st.expander(t("Policy dates and their sources")):
     st.dataframe([{"date": e["date"], "until": e["end_date"], "event": e["label_en"],

@@ -5,13 +5,13 @@ import datetime as dt
 
 import streamlit as st
 
-from garita import brief, images, maps, ui, words
+from garita import brief, images, maps, queries, ui, words
 from garita.i18n import t
 
 filters = ui.filters()
-numbers = ui.ask("headline", filters)
-per_port = ui.ask("by_port", filters, "incidents")
-st.markdown(f"## {ui.plain(words.sentence(numbers, filters))}")
+numbers = ui.ask(queries.headline, filters)
+per_port = ui.ask(queries.by_port, filters, "incidents")
+st.markdown(f"## {ui.plain(words.sentence(numbers, filters, names=per_port['port_name']))}")
 st.caption(ui.plain(words.describe(filters)) + " · " + t("documented, not a rate"))
 st.pydeck_chart(maps.incident_deck(per_port, zoom=5.15), height=720,
                 alt=t("Map of documented incidents at ports of entry."))
@@ -25,45 +25,44 @@ if numbers["no_port"]:
 
 def _data() -> dict:
     return {"per_port": per_port, "numbers": numbers,
-            "monthly": ui.ask("monthly", filters, "type", "incidents"),
-            "yearly": ui.ask("yearly", filters, "incidents"),
-            "port_month": ui.ask("port_month", filters)}
+            "monthly": ui.ask(queries.monthly, filters, "type", "incidents"),
+            "yearly": ui.ask(queries.yearly, filters, "incidents"),
+            "port_month": ui.ask(queries.port_month, filters)}
 
 
 def _png(name: str):
     def make() -> bytes:
         try:
             return images.to_png(images.figure(name, _data(), filters,
-                                               version=ui.ask("data_version")["version"]))
+                                               version=ui.ask(queries.data_version)["version"]))
         except images.ImageExportUnavailable as exc:
-            st.error(str(exc))
+            st.error(ui.plain(exc))
             return b""
     return make
 
 
 def _brief() -> bytes:
-    made = dt.datetime.now()
-    data, version = _data(), ui.ask("data_version")["version"]
+    cited, n_cited = ui.ask(queries.sources, filters, 100_000)
+    # The address of this very view: the page's URL (no query) plus the filters in it.
+    address = brief.view_address(st.context.url, {key: st.query_params.get_all(key)
+                                                  for key in st.query_params})
     try:
-        map_png = images.to_png(images.map_figure(per_port, numbers, filters, made=made,
-                                                  version=version, height=900))
-        monthly_png = images.to_png(images.figure("monthly", data, filters, made=made,
-                                                  version=version))
+        return brief.make_brief(data=_data(), filters=filters, url=address, sources=cited,
+                                n_sources=n_cited, made=dt.datetime.now(),
+                                version=ui.ask(queries.data_version)["version"])
     except images.ImageExportUnavailable as exc:
-        st.error(str(exc))
+        st.error(ui.plain(exc))
         return b""
-    cited, _ = ui.ask("sources", filters)
-    return brief.brief_pdf(numbers=numbers, filters=filters, per_port=per_port, sources=cited,
-                           map_png=map_png, monthly_png=monthly_png, version=version,
-                           made=made)
 
 
 st.subheader(t("To hand over"))
-st.download_button(t("One-page brief (PDF, US Letter)"), _brief, file_name="garita-brief.pdf",
+st.download_button(t("One-page brief (PDF, US Letter)"), _brief,
+                   file_name=images.file_name("brief", filters, numbers, "pdf"),
                    mime="application/pdf", type="primary", key="brief")
 columns = st.columns(len(images.IMAGES))
 for column, (name, label) in zip(columns, images.IMAGES.items()):
     column.download_button(t("{what} (PNG)", what=t(label)), _png(name),
-                           file_name=f"garita-{name}.png", mime="image/png", key=f"png_{name}")
+                           file_name=images.file_name(label, filters, numbers, "png"),
+                           mime="image/png", key=f"png_{name}")
 st.caption(t("Images are 1600 px wide or more, with the title, legend, filters in words, "
              "source note and date; they need Chromium on the server."))

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from garita import ui
+from garita import queries, reference, ui
 from garita.i18n import t
 
 filters = ui.filters()
@@ -17,7 +17,7 @@ st.warning(t(
     "not necessarily more harm. This is not Human Rights First's set of 125 cases "
     "(Nov 2016–Apr 2017), which publishes no case-level table."))
 
-numbers = ui.ask("headline", filters)
+numbers = ui.ask(queries.headline, filters)
 st.subheader(t("What is missing in the filtered incidents"))
 cols = st.columns(4)
 cols[0].metric(t("No port of entry"), numbers["no_port"])
@@ -26,7 +26,7 @@ cols[2].metric(t("No date"), numbers["no_date"])
 cols[3].metric(t("No people count"), numbers["people_unknown"])
 
 st.subheader(t("Sources of the filtered incidents"))
-cited, n_sources = ui.ask("sources", filters)
+cited, n_sources = ui.ask(queries.sources, filters)
 if n_sources > len(cited):
     st.caption(t("The {shown} most cited of {n} sources; the Incidents page downloads every "
                  "incident with its source.", shown=len(cited), n=f"{n_sources:,}"))
@@ -36,8 +36,8 @@ st.dataframe(cited, hide_index=True, width="stretch",
                             "incidents": t("Incidents")})
 
 st.subheader(t("Batches loaded"))
-st.dataframe(ui.ask("batches"), hide_index=True, width="stretch",
-             column_config={"batch_id": t("Batch"), "file_name": t("File"),
+st.dataframe(ui.ask(queries.batches), hide_index=True, width="stretch",
+             column_config={"batch_id": t("Batch"),
                             "loaded_at": st.column_config.DatetimeColumn(
                                 t("Loaded"), format="YYYY-MM-DD HH:mm"),
                             "source": t("Source"), "rows_total": t("Rows"),
@@ -46,9 +46,8 @@ st.dataframe(ui.ask("batches"), hide_index=True, width="stretch",
                             "status": t("Status")})
 st.caption(t("Ports of entry: CBP port codes with coordinates from the BTS Border Crossing "
              "Entry Data (two corrected); border line: US Census cb_2016 state boundaries. "
-             "Policy dates: see Over time. Full credits in data/README.md."))
+             "Policy dates: see Over time. Full credits below."))
+with st.expander(t("About the data: every file Garita ships, its source and its caveats")):
+    st.markdown(reference.data_readme())  # the project's own text, not data from a file
 if not ui.staff_config().enabled:
-    st.info(t("Staff uploads are switched off in this deployment: no staff sign-in is "
-              "configured. To switch them on, copy .streamlit/secrets.toml.example to "
-              ".streamlit/secrets.toml and set up an OpenID Connect provider with a staff "
-              "allowlist, or staff passwords (python -m etl hash-password)."))
+    st.caption(t("Staff sign-in is off in this deployment."))

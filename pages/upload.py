@@ -66,8 +66,8 @@ if checked is None:
     st.error(ui.plain(report.message))
     st.stop()
 
-st.caption(t("Read as {enc}, {delim}-separated; dates: {order}.", enc=report.encoding,
-             delim=report.delimiter, order=report.date_order or t("no day/month question")))
+st.caption(ui.md("Read as {enc}, {delim}-separated; dates: {order}.", enc=report.encoding,
+                 delim=report.delimiter, order=report.date_order or t("no day/month question")))
 with st.expander(t("Columns: how the file's headers are read"), expanded=bool(
         report.unknown_columns)):
     mapped = {header: field for field, header in report.column_mapping.items()}
@@ -86,12 +86,12 @@ with st.expander(t("Columns: how the file's headers are read"), expanded=bool(
         overrides.update(wanted)
         st.rerun()
     if report.unknown_columns:
-        st.caption(t("Not used, and not stored: {cols}.",
-                     cols=ui.plain(", ".join(report.unknown_columns))))
+        st.caption(ui.md("Not used, and not stored: {cols}.",
+                         cols=", ".join(report.unknown_columns)))
 
 if report.personal_columns:
-    st.warning(t("Columns that look like personal data are not stored: {cols}.",
-                 cols=ui.plain(", ".join(report.personal_columns))))
+    st.warning(ui.md("Columns that look like personal data are not stored: {cols}.",
+                     cols=", ".join(report.personal_columns)))
 cols = st.columns(5)
 cols[0].metric(t("Rows"), report.total)
 cols[1].metric(t("Will load"), report.loaded)

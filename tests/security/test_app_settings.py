@@ -32,6 +32,7 @@ def test_an_error_on_a_page_shows_no_traceback_and_logs_no_data(built_db, monkey
 
     def broken(*args, **kwargs):
         raise RuntimeError("value from a row: SECRET-ROW-CONTENT")
+    broken.__name__ = "monthly"  # pages ask for queries.monthly, which is now this
     monkeypatch.setattr(queries, "monthly", broken)
     monkeypatch.setenv("GARITA_START_PAGE", "over_time")
     with caplog.at_level(logging.ERROR, logger="garita"):
