@@ -11,10 +11,12 @@ import csv
 import functools
 import io
 import json
+import logging
 import sys
 from pathlib import Path
 
 import click
+import duckdb
 
 from etl import load as loader
 from etl.read import FileRefused
@@ -25,16 +27,34 @@ DB_HELP = "Database file (default: $GARITA_DB, else data/garita.duckdb)."
 
 
 def friendly(func):
-    """Turn the errors a user can act on into a message and exit code 1."""
+    """Turn the errors a user can act on into a message and exit code 1.
+
+    A change that is saved but not yet published is a warning with exit code 0: it is in
+    the database, and doing it again would be wrong.
+    """
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except (db.DatabaseBusy, db.DatabaseMissing, loader.LoadFailed, LookupError,
-                ValueError, OSError) as exc:
+        except db.NotPublished as exc:
+            click.echo(f"Warning: {exc}", err=True)
+        except (db.DatabaseProblem, loader.LoadFailed, LookupError, ValueError,
+                OSError) as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(1)
+        except duckdb.Error as exc:
+            click.echo(f"Error: the database could not be used ({type(exc).__name__}). If "
+                       "this repeats, it may be damaged: restore it from a backup with "
+                       "`python -m etl restore FILE`.", err=True)
+            sys.exit(1)
     return wrapper
+
+
+class _Warnings(logging.Handler):
+    """The library's warnings (e.g. a change not yet published) on stderr, as messages."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"Warning: {record.getMessage()}", err=True)
 
 
 @click.group()
@@ -46,6 +66,9 @@ def main():
         python -m etl init
         python -m etl load reports.csv --source "Clinic intake, March" --dry-run
     """
+    log = logging.getLogger("garita")
+    if not any(isinstance(handler, _Warnings) for handler in log.handlers):
+        log.addHandler(_Warnings(logging.WARNING))
 
 
 @main.command()
@@ -83,13 +106,13 @@ def load(file, source, dry_run, strict, date_order, as_json, db_file):
     Example:
         python -m etl load intake-marzo.csv --source "Clinic intake" --date-order dmy
     """
-    report = loader.load_bytes(Path(file).read_bytes(), file, db_path=db_file, source=source,
-                               dry_run=dry_run, strict=strict, date_order=date_order)
+    report = loader.load_file(file, db_path=db_file, source=source, dry_run=dry_run,
+                              strict=strict, date_order=date_order)
     if as_json:
         click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
     else:
         _print_report(report)
-    if report.status == "rejected":
+    if report.status == "rejected" or report.loaded == 0:
         sys.exit(1)
 
 
@@ -207,13 +230,19 @@ def backup(out, db_file):
 def restore(backup_file, db_file):
     """Replace the database with a backup; the app shows it within seconds.
 
-    The database being replaced is kept as <db>.before-restore.
+    The backup is checked on a copy first (a whole DuckDB file with Garita's tables and
+    columns; an older Garita's is brought forward) and refused otherwise. If anything fails
+    after the swap, the previous database is put back. The database being replaced is kept
+    as <db>.before-restore.
 
     \b
     Example:
         python -m etl restore backups/garita-2026-11-28.duckdb
     """
-    version = db.restore(db.db_path(db_file), Path(backup_file))
+    from etl.crossings import SCHEMA as CROSSINGS_SCHEMA
+
+    version = db.restore(db.db_path(db_file), Path(backup_file),
+                         schema=db.SCHEMA + CROSSINGS_SCHEMA)
     click.echo(f"Restored {backup_file}; it is published as data version {version}.")
 
 

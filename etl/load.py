@@ -91,6 +91,7 @@ class LoadReport:
     unknown_columns: list[str] = field(default_factory=list)
     personal_columns: list[str] = field(default_factory=list)
     duplicate_of_batches: list[int] = field(default_factory=list)
+    published: bool = True            # False: saved, but readers do not see it yet
 
     def as_json(self) -> dict:
         return {
@@ -104,6 +105,7 @@ class LoadReport:
             "unknown_columns": self.unknown_columns,
             "personal_columns": self.personal_columns,
             "duplicate_of_batches": self.duplicate_of_batches,
+            "published": self.published,
         }
 
 
@@ -265,9 +267,14 @@ def load_bytes(data: bytes, file_name: str, *, db_path: Path | None = None,
     staged = _staged_table(checked, source)
     if dry_run:
         return _dry_run(master, checked, staged, name, sha)
-    with db.writer(master, wait_seconds) as con:
-        return _load(con, checked, staged, name, sha, source=source, strict=strict,
-                     loaded_by=loaded_by or f"cli:{getpass.getuser()}")
+    try:
+        with db.writer(master, wait_seconds) as con:
+            report = _load(con, checked, staged, name, sha, source=source, strict=strict,
+                           loaded_by=loaded_by or f"cli:{getpass.getuser()}")
+    except db.NotPublished as exc:  # the batch is saved; the message says how to publish it
+        report.published = False
+        report.message = f"{report.message} {exc}"
+    return report
 
 
 def load_file(path, **options) -> LoadReport:
@@ -471,7 +478,7 @@ def init(db_path: Path | None = None) -> str:
     from garita.reference import DEFAULT_INCIDENTS_CSV
 
     master = db.db_path(db_path)
-    with db.writer(master) as con:
+    with db.writer(master, create=True) as con:
         port_rows = [(p["port_code"], p["port_name"], p["state"], p["latitude"],
                       p["longitude"], p["field_office"], p["mexican_city"], p["aliases"],
                       p["source"]) for p in ports()]

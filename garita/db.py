@@ -12,13 +12,22 @@ of file:
   ``CURRENT`` pointer to it with an atomic rename. The dashboard only ever opens published
   copies, read-only and without file access, so it keeps serving while a batch loads and
   sees the data before or after a batch, never half of it.
+
+``CURRENT`` also records what the master's files looked like when it was published. A reader
+compares that with a ``stat`` of the master (and of its write-ahead log): when they differ, a
+writer was stopped between its commit and its publish, and the reader publishes the change
+itself, if no writer holds the lock. Publishing only ever reads the master: it copies the
+file (and the log) into the published folder and checks and completes the copy there.
+Nothing that only reads ever opens the master read-write.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
+import logging
 import os
 import re
 import shutil
@@ -33,6 +42,9 @@ DATA_DIR = ROOT / "data"
 DEFAULT_DB = DATA_DIR / "garita.duckdb"
 DB_ENV = "GARITA_DB"
 KEEP_PUBLISHED = 3
+RETRY_PUBLISH_SECONDS = 30
+HEADER_BYTES = 3 * 4096  # DuckDB's file header and its two database headers
+LOG = logging.getLogger("garita")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -75,12 +87,34 @@ CREATE OR REPLACE VIEW incidents_mapped AS
 """
 
 
-class DatabaseBusy(RuntimeError):
+class DatabaseProblem(RuntimeError):
+    """The database cannot be used as asked; the message says why and what to do."""
+
+
+class DatabaseBusy(DatabaseProblem):
     """Another writer holds the database; the message says who and what to do."""
 
 
-class DatabaseMissing(RuntimeError):
+class DatabaseMissing(DatabaseProblem):
     """No database has been built yet; the message says how to build it."""
+
+
+class DatabaseDamaged(DatabaseProblem):
+    """The master is cut short, not a DuckDB file, or not Garita's schema; the message says
+    how to restore it. Nothing was changed."""
+
+
+class DatabaseReadOnly(DatabaseProblem):
+    """This user may not write the master or its folder; the message says how to fix it."""
+
+
+class NotPublished(DatabaseProblem):
+    """A change is saved in the master, but the published folder could not be written, so
+    readers do not see it yet; the message says how to fix it."""
+
+
+class RestoreFailed(DatabaseProblem):
+    """A restore failed after the swap; the previous database was put back."""
 
 
 def db_path(value: str | os.PathLike | None = None) -> Path:
@@ -100,9 +134,13 @@ def lock_path(master: Path) -> Path:
 @contextlib.contextmanager
 def writer_lock(master: Path, wait_seconds: float = 30.0) -> Iterator[None]:
     """Hold the exclusive writer lock, waiting up to ``wait_seconds`` for another writer."""
-    master.parent.mkdir(parents=True, exist_ok=True)
     path = lock_path(master)
-    with open(path, "a+") as handle:
+    try:
+        master.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+")
+    except PermissionError:
+        raise DatabaseReadOnly(_read_only_message(master, path)) from None
+    with handle:
         deadline = time.monotonic() + wait_seconds
         while True:
             try:
@@ -130,11 +168,58 @@ def writer_lock(master: Path, wait_seconds: float = 30.0) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _wal(path: Path) -> Path:
+    return path.with_name(path.name + ".wal")
+
+
+def _read_only_message(master: Path, path: Path) -> str:
+    return (f"{path} is read-only for this user, so {master.name} cannot be changed. Give the "
+            f"user that runs Garita write permission on {master.parent} and the files in it "
+            f"(for example `chmod u+w {path}`), or run the command as that user. Nothing was "
+            "changed.")
+
+
+def _why(exc: BaseException) -> str:
+    """A short reason for a DuckDB error on a file, without its message (it can quote paths
+    and internals that help nobody)."""
+    text = str(exc)
+    if "not a valid DuckDB database file" in text:
+        return "not a DuckDB database file"
+    if "Could not read enough bytes" in text:
+        return "the file is cut short"
+    return f"DuckDB could not read it: {type(exc).__name__}"
+
+
+def _last_copy(master: Path) -> tuple[Path, int] | None:
+    """The published copy readers see now and its data version, if there is one."""
+    current = _current_pointer(master)
+    if current is None or not (published_dir(master) / current["file"]).exists():
+        return None
+    return published_dir(master) / current["file"], current["version"]
+
+
+def _damaged_message(master: Path, reason: str) -> str:
+    message = (f"{master.name} is damaged or not a Garita database ({reason}): restore it "
+               "from a backup with `python -m etl restore FILE`.")
+    last = _last_copy(master)
+    if last:
+        message += (f" The app still shows the last published copy (data version {last[1]}); "
+                    f"to go back to it: `python -m etl restore {last[0]}`.")
+    return message + " Nothing was changed."
+
+
 def _connect_master(master: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     try:
         return duckdb.connect(str(master), read_only=read_only)
-    except duckdb.IOException as exc:
-        pid = re.search(r"PID (\d+)", str(exc))
+    except duckdb.Error as exc:
+        text = str(exc)
+        if "Permission denied" in text:
+            raise DatabaseReadOnly(_read_only_message(master, master)) from None
+        if "does not exist" in text:
+            raise DatabaseMissing(_missing_message(master)) from None
+        if "Could not set lock" not in text and "Conflicting lock" not in text:
+            raise DatabaseDamaged(_damaged_message(master, _why(exc))) from None
+        pid = re.search(r"PID (\d+)", text)
         who = f"process {pid.group(1)}" if pid else "another program"
         raise DatabaseBusy(
             f"{master.name} is open in {who}. Garita's own tools take turns through a lock; "
@@ -143,17 +228,46 @@ def _connect_master(master: Path, read_only: bool = False) -> duckdb.DuckDBPyCon
         ) from None
 
 
+def _check_writable(master: Path) -> None:
+    for path in (master.parent, master, _wal(master)):
+        if path.exists() and not os.access(path, os.W_OK):
+            raise DatabaseReadOnly(_read_only_message(master, path))
+
+
+def _ready_to_write(master: Path, create: bool) -> list | None:
+    """Refuse, before anything is written, a master that is missing, damaged or read-only;
+    returns the steps that bring an older schema forward (None: a new database)."""
+    if not master.exists():
+        if not create or _last_copy(master):  # never make again empty what readers show
+            raise DatabaseMissing(_missing_message(master))
+        _check_writable(master)
+        return None
+    _check_writable(master)
+    return _inspect(master)[2]
+
+
 @contextlib.contextmanager
-def writer(master: Path, wait_seconds: float = 30.0) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-write connection to the master for one change; publishes a copy afterwards."""
+def writer(master: Path, wait_seconds: float = 30.0, *,
+           create: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection to the master for one change; publishes a copy afterwards.
+
+    Refuses a missing master (unless ``create``, for ``init``), a damaged or read-only one,
+    before anything is written; brings an older schema forward. Raises ``NotPublished``
+    when the change is saved but the published copy could not be written.
+    """
     with writer_lock(master, wait_seconds):
+        steps = _ready_to_write(master, create)
         con = _connect_master(master)
         try:
-            con.execute(SCHEMA)
+            if steps is None or steps:
+                _migrate(con, steps or [])
             yield con
         finally:
             con.close()
-        _publish_locked(master)
+        try:
+            _publish_locked(master)
+        except OSError as exc:
+            raise NotPublished(_not_published_message(master, exc)) from None
 
 
 def audit(con: duckdb.DuckDBPyConnection, who: str, action: str, batch_id: int | None = None,
@@ -166,8 +280,11 @@ def audit(con: duckdb.DuckDBPyConnection, who: str, action: str, batch_id: int |
 
 def record(master: Path, who: str, action: str, detail: str = "") -> None:
     """Append one audit entry on its own (a sign-in, a download of rejected rows)."""
-    with writer(master) as con:
-        audit(con, who, action, None, detail)
+    try:
+        with writer(master) as con:
+            audit(con, who, action, None, detail)
+    except NotPublished as exc:  # the entry is saved; staff see it once it is published
+        LOG.warning("%s", exc)
 
 
 def one(con: duckdb.DuckDBPyConnection, sql: str, params=None):
@@ -199,32 +316,186 @@ def _current_pointer(master: Path) -> dict | None:
         return None
 
 
-def _publish_locked(master: Path) -> Path:
-    """Copy the (closed) master to a new published file and point CURRENT at it."""
-    con = _connect_master(master)
+def _missing_message(master: Path) -> str:
+    last = _last_copy(master)
+    if last:
+        return (f"{master} is missing, but the app still shows its last published copy (data "
+                f"version {last[1]}). Put it back with `python -m etl restore {last[0]}`, or "
+                "restore a backup with `python -m etl restore FILE`. Nothing was changed.")
+    return (f"No database at {master}. Build it with `python -m etl init` (or `make run`), or "
+            "restore a backup with `python -m etl restore FILE`.")
+
+
+def _cannot_publish(master: Path, exc: OSError) -> str:
+    folder = published_dir(master)
+    return (f"{folder} cannot be written ({exc.strerror or type(exc).__name__}). Give the "
+            f"user that runs Garita write permission on that folder (for example "
+            f"`chmod u+w {folder}`)")
+
+
+def _not_published_message(master: Path, exc: OSError) -> str:
+    return (f"Saved in {master.name}, but not yet published: {_cannot_publish(master, exc)}; "
+            "the next command, or the app within a minute, publishes it then. Until then "
+            "the app and the read commands show the data as it was. Do not load the file "
+            "again.")
+
+
+def _stamp(master: Path) -> list[int] | None:
+    """What the master's files look like now (inode, mtime, size of the file and of its
+    write-ahead log); any commit changes it. None if there is no master."""
     try:
-        con.execute(SCHEMA)
-        con.execute("CHECKPOINT")  # a crashed writer's committed WAL goes into the file
-        version = data_version(con)
+        main = master.stat()
+    except FileNotFoundError:
+        return None
+    try:
+        wal = _wal(master).stat()
+        log = [wal.st_mtime_ns, wal.st_size]
+    except FileNotFoundError:
+        log = [0, 0]
+    return [main.st_ino, main.st_mtime_ns, main.st_size, *log]
+
+
+def _write_pointer(folder: Path, pointer: dict) -> None:
+    tmp = folder / "CURRENT.tmp"
+    tmp.write_text(json.dumps(pointer))
+    os.replace(tmp, folder / "CURRENT")
+
+
+def _short_reason(con: duckdb.DuckDBPyConnection, path: Path) -> str | None:
+    """Why a just-opened database file is not whole, or None. DuckDB reads a block only when
+    a query needs it, so a file cut short can open and answer some queries: every block in
+    use (metadata, and each table's segments) must lie inside the file."""
+    last = one(con, "SELECT max(block_id) FROM pragma_metadata_info()")[0]
+    last = -1 if last is None else last
+    for (table,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = 'main'").fetchall():
+        used = one(con, "SELECT max(greatest(block_id, coalesce(list_max(additional_block_ids), "
+                        "-1))) FROM pragma_storage_info(?) WHERE persistent",
+                   ['"' + table.replace('"', '""') + '"'])[0]
+        if used is not None:
+            last = max(last, used)
+    block_size = one(con, "SELECT block_size FROM pragma_database_size() "
+                          "WHERE database_name = current_database()")[0]
+    if path.stat().st_size < HEADER_BYTES + block_size * (last + 1):
+        return "the file is cut short"
+    return None
+
+
+def _audited(con: duckdb.DuckDBPyConnection) -> int:
+    """Audit entries so far: sign-ins add some without a new data version, and staff read
+    them published."""
+    if not one(con, "SELECT count(*) FROM duckdb_tables() WHERE database_name = "
+                    "current_database() AND schema_name = 'main' AND table_name = 'audit_log'")[0]:
+        return 0
+    return one(con, "SELECT count(*) FROM audit_log")[0]
+
+
+def _inspect(master: Path) -> tuple[int, int, list]:
+    """Open the master read-only and check it is whole and Garita's; returns its data
+    version, its audit count and the steps that bring an older schema forward."""
+    con = _connect_master(master, read_only=True)
+    try:
+        reason = _short_reason(con, master)
+        problems, steps = schema_check(con)
+        if reason or problems:
+            raise DatabaseDamaged(_damaged_message(master, reason or "; ".join(problems)))
+        return data_version(con), _audited(con), steps
+    except duckdb.Error as exc:
+        raise DatabaseDamaged(_damaged_message(master, _why(exc))) from None
     finally:
         con.close()
+
+
+def _remove_leftovers(folder: Path) -> None:
+    """Copies and pointers left by a publish that was stopped (called under the lock)."""
+    for leftover in [*folder.glob("*.tmp"), *folder.glob("*.tmp.wal")]:
+        leftover.unlink(missing_ok=True)
+
+
+def _prune(folder: Path, keep: str) -> None:
+    older = sorted((p for p in folder.glob("v*.duckdb") if p.name != keep),
+                   key=lambda p: p.stat().st_mtime_ns)
+    for old in older[:max(0, len(older) - (KEEP_PUBLISHED - 1))]:
+        old.unlink(missing_ok=True)  # open readers keep their handle; Linux frees it later
+
+
+def _publish_locked(master: Path) -> Path:
+    """Under the writer lock: make the newest published copy hold what the master holds.
+
+    The master is only read. Its file, and the write-ahead log a writer killed after its
+    commit leaves, are copied into the published folder; the copy replays the log, is
+    brought to the current schema and checked there, then renamed and pointed to.
+    """
+    stamp = _stamp(master)
+    if stamp is None:
+        raise DatabaseMissing(_missing_message(master))
+    version, audited, steps = _inspect(master)
     folder = published_dir(master)
     folder.mkdir(exist_ok=True)
+    _remove_leftovers(folder)
     current = _current_pointer(master)
-    if current and current.get("version") == version and (folder / current["file"]).exists():
+    if current and (current.get("version"), current.get("audited")) == (version, audited) \
+            and not steps and (folder / current["file"]).exists():
+        if current.get("master") != stamp:
+            with contextlib.suppress(OSError):  # unrecorded, readers only check again
+                _write_pointer(folder, {**current, "master": stamp})
         return folder / current["file"]
     name = f"v{version:06d}-{time.time_ns()}.duckdb"
     tmp = folder / (name + ".tmp")
-    shutil.copyfile(master, tmp)
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, folder / name)
-    pointer = folder / "CURRENT.tmp"
-    pointer.write_text(json.dumps({"version": version, "file": name}))
-    os.replace(pointer, folder / "CURRENT")
-    for old in sorted(folder.glob("v*.duckdb"))[:-KEEP_PUBLISHED]:
-        old.unlink(missing_ok=True)  # open readers keep their handle; Linux frees it later
+    try:
+        shutil.copyfile(master, tmp)
+        if _wal(master).exists():
+            shutil.copyfile(_wal(master), _wal(tmp))
+        try:
+            con = duckdb.connect(str(tmp))
+            try:
+                if steps:
+                    _migrate(con, steps)
+                con.execute("CHECKPOINT")
+                reason = _short_reason(con, tmp)
+            finally:
+                con.close()
+        except duckdb.Error as exc:
+            raise DatabaseDamaged(_damaged_message(master, _why(exc))) from None
+        if reason:
+            raise DatabaseDamaged(_damaged_message(master, reason))
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, folder / name)
+    finally:
+        tmp.unlink(missing_ok=True)
+        _wal(tmp).unlink(missing_ok=True)
+    _write_pointer(folder, {"version": version, "audited": audited, "file": name,
+                            "master": stamp})
+    _prune(folder, keep=name)
     return folder / name
+
+
+_UNPUBLISHABLE: dict[str, tuple[list[int], float]] = {}
+
+
+def _catch_up(master: Path, stamp: list[int], strict: bool) -> None:
+    """Publish what the master holds beyond the newest copy, without waiting for the lock."""
+    failed = _UNPUBLISHABLE.get(str(master))
+    if not strict and failed and failed[0] == stamp \
+            and time.monotonic() - failed[1] < RETRY_PUBLISH_SECONDS:
+        return  # the app asks on every rerun: do not copy a damaged file each time
+    try:
+        with writer_lock(master, wait_seconds=0):
+            _publish_locked(master)
+        _UNPUBLISHABLE.pop(str(master), None)
+    except DatabaseBusy:
+        pass  # a writer is at work and publishes when it ends
+    except (DatabaseDamaged, DatabaseMissing) as exc:
+        if strict:
+            raise
+        _UNPUBLISHABLE[str(master)] = (stamp, time.monotonic())
+        LOG.error("%s", exc)
+    except (OSError, DatabaseReadOnly) as exc:
+        _UNPUBLISHABLE[str(master)] = (stamp, time.monotonic())
+        why = exc if isinstance(exc, DatabaseReadOnly) else _not_published_message(master, exc)
+        LOG.warning("The newest change is not shown. %s", why)
 
 
 def ensure_published(master: Path) -> None:
@@ -232,26 +503,37 @@ def ensure_published(master: Path) -> None:
 
     Does nothing when another writer holds the lock: that writer publishes when it ends.
     """
-    if not master.exists():
-        return
-    try:
-        with writer_lock(master, wait_seconds=0):
-            _publish_locked(master)
-    except DatabaseBusy:
-        pass
+    with contextlib.suppress(DatabaseProblem):
+        published_file(master, strict=False)
 
 
-def published_file(master: Path) -> Path:
-    """The file readers should open now; raises ``DatabaseMissing`` if there is none."""
+def published_file(master: Path, *, strict: bool = True) -> Path:
+    """The published copy readers should open now, caught up with the master first.
+
+    Cheap enough for every rerun of the app: a read of ``CURRENT`` and two ``stat`` calls
+    while the newest copy matches the master. When the master changed since (a writer was
+    killed between its commit and its publish), the change is published here if no writer
+    holds the lock; the master is only read.
+
+    ``strict`` (the CLI) raises ``DatabaseDamaged``/``DatabaseMissing`` when the master is
+    damaged or gone. The app passes ``strict=False`` and keeps showing the last published
+    copy (the problem is logged). A published folder that cannot be written is logged as a
+    warning and the last copy is served.
+    """
+    folder = published_dir(master)
     current = _current_pointer(master)
-    if current is None:
-        ensure_published(master)
+    stamp = _stamp(master)
+    if stamp is None:
+        if strict or current is None or not (folder / current["file"]).exists():
+            raise DatabaseMissing(_missing_message(master))
+        return folder / current["file"]
+    if current is None or current.get("master") != stamp \
+            or not (folder / current["file"]).exists():
+        _catch_up(master, stamp, strict)
         current = _current_pointer(master)
-    if current is None:
-        raise DatabaseMissing(
-            f"No database at {master}. Build it with `python -m etl init` (or `make run`)."
-        )
-    return published_dir(master) / current["file"]
+    if current is None or not (folder / current["file"]).exists():
+        raise DatabaseMissing(_missing_message(master))
+    return folder / current["file"]
 
 
 def connect_reader(path: Path) -> duckdb.DuckDBPyConnection:
@@ -261,13 +543,116 @@ def connect_reader(path: Path) -> duckdb.DuckDBPyConnection:
     )
 
 
-REQUIRED_TABLES = {"meta", "ports", "incidents", "batches", "rejected_rows"}
+# The tables of Garita's first schema: a database without one of them is not Garita's.
+REQUIRED_TABLES = frozenset({"meta", "ports", "incident_types", "batches", "incidents",
+                             "incidents_rolled_back", "rejected_rows", "duplicate_rows"})
+
+
+def _shape(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, tuple]]:
+    """Each table and view of the main schema: its kind and its columns (name, type,
+    nullable) in order."""
+    kinds = dict(con.execute(
+        "SELECT table_name, 'table' FROM duckdb_tables() WHERE database_name = "
+        "current_database() AND schema_name = 'main' UNION ALL SELECT view_name, 'view' "
+        "FROM duckdb_views() WHERE database_name = current_database() AND schema_name = "
+        "'main' AND NOT internal").fetchall())
+    columns: dict[str, list] = {}
+    for table, *column in con.execute(
+            "SELECT table_name, column_name, data_type, is_nullable FROM duckdb_columns() "
+            "WHERE database_name = current_database() AND schema_name = 'main' "
+            "ORDER BY table_name, column_index").fetchall():
+        columns.setdefault(table, []).append(tuple(column))
+    return {name: (kind, tuple(columns.get(name, ()))) for name, kind in kinds.items()}
+
+
+@functools.lru_cache(maxsize=4)
+def _reference(schema: str) -> tuple[dict, dict[str, str], frozenset]:
+    """A fresh database built from ``schema``: its shape, each table's CREATE, and the
+    (table, column) pairs that have a default."""
+    con = duckdb.connect()
+    try:
+        con.execute(schema)
+        creates = dict(con.execute("SELECT table_name, sql FROM duckdb_tables()").fetchall())
+        defaults = frozenset(con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() "
+            "WHERE column_default IS NOT NULL").fetchall())
+        return _shape(con), creates, defaults
+    finally:
+        con.close()
+
+
+def schema_check(con: duckdb.DuckDBPyConnection, schema: str = SCHEMA
+                 ) -> tuple[list[str], list[tuple[str, tuple[str, ...]]]]:
+    """Compare every table and column of a database with a fresh one built from ``schema``.
+
+    Returns the problems that make it unusable (each says what differs), and the steps that
+    bring an older Garita database forward: a table that came later is created empty, a
+    table that lacks columns that may be blank (or have a default) is rebuilt with them.
+    Extra columns, other types, a view where a table belongs, or a missing column that may
+    not be blank are problems: loads would fail on them. Tables Garita does not know are
+    left alone.
+    """
+    want, _, defaults = _reference(schema)
+    have = _shape(con)
+    problems: list[str] = []
+    steps: list[tuple[str, tuple[str, ...]]] = []
+    for table, (kind, columns) in want.items():
+        if table not in have:
+            if table in REQUIRED_TABLES:
+                problems.append(f"no table {table}")
+            else:
+                steps.append((table, ()))
+            continue
+        have_kind, have_columns = have[table]
+        if have_kind != kind:
+            problems.append(f"{table} is a {have_kind} where Garita keeps a {kind}")
+            continue
+        if kind == "view" or have_columns == columns:
+            continue
+        expected = {column[0]: column for column in columns}
+        extra = [c[0] for c in have_columns if c[0] not in expected]
+        other = [f"{table}.{c[0]} is {c[1]}{'' if c[2] else ' NOT NULL'}, expected "
+                 f"{expected[c[0]][1]}{'' if expected[c[0]][2] else ' NOT NULL'}"
+                 for c in have_columns if c[0] in expected and c != expected[c[0]]]
+        present = {c[0] for c in have_columns}
+        required = [c[0] for c in columns
+                    if c[0] not in present and not c[2] and (table, c[0]) not in defaults]
+        if extra:
+            problems.append(f"{table} has columns Garita does not know: {', '.join(extra)}")
+        problems += other
+        if required:
+            problems.append(f"{table} lacks required columns: {', '.join(required)}")
+        if not (extra or other or required):
+            steps.append((table, tuple(c[0] for c in have_columns)))
+    return problems, steps
+
+
+def _migrate(con: duckdb.DuckDBPyConnection, steps, schema: str = SCHEMA) -> None:
+    """Bring a database to ``schema`` in one transaction (see ``schema_check``)."""
+    want, creates, _ = _reference(schema)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        rebuilds = [(table, columns) for table, columns in steps if columns]
+        if rebuilds:  # views are made again below, after their tables
+            for name, (kind, _) in want.items():
+                if kind == "view":
+                    con.execute(f'DROP VIEW IF EXISTS "{name}"')
+        for table, columns in rebuilds:
+            names = ", ".join(f'"{c}"' for c in columns)
+            con.execute(f'ALTER TABLE "{table}" RENAME TO "{table}__before_migration"')
+            con.execute(creates[table])
+            con.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} '
+                        f'FROM "{table}__before_migration"')
+            con.execute(f'DROP TABLE "{table}__before_migration"')
+        con.execute(schema)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 def backup(master: Path, out: Path) -> int:
     """Copy a consistent snapshot of the database to ``out``; returns its data version."""
-    with writer_lock(master):
-        _publish_locked(master)
     snapshot = published_file(master)
     tmp = out.with_name(out.name + ".tmp")
     shutil.copyfile(snapshot, tmp)
@@ -279,43 +664,105 @@ def backup(master: Path, out: Path) -> int:
         con.close()
 
 
-def restore(master: Path, source: Path) -> int:
-    """Replace the database with a backup, then publish it; returns the new data version.
-
-    The backup is checked first (a DuckDB file with Garita's tables); the current database
-    is kept beside it as ``<name>.before-restore`` until the next restore.
-    """
-    try:
-        con = duckdb.connect(str(source), read_only=True)
-    except duckdb.Error:
-        raise ValueError(f"{source} is not a DuckDB database file.") from None
-    try:
-        tables = {name for (name,) in con.execute(
-            "SELECT table_name FROM information_schema.tables").fetchall()}
-        if not REQUIRED_TABLES <= tables:
-            raise ValueError(f"{source} is not a Garita backup (missing tables: "
-                             f"{', '.join(sorted(REQUIRED_TABLES - tables))}).")
-        restored = data_version(con)
-    finally:
-        con.close()
-    with writer_lock(master):
-        current = 0
-        if master.exists():
+def _known_version(master: Path) -> int:
+    """The highest data version readers may have seen, even from a damaged master."""
+    current = _current_pointer(master) or {}
+    version = int(current.get("version", 0))
+    if master.exists():
+        with contextlib.suppress(DatabaseProblem, duckdb.Error):
             con = _connect_master(master, read_only=True)
             try:
-                current = data_version(con)
+                version = max(version, data_version(con))
             finally:
                 con.close()
-            shutil.copyfile(master, master.with_name(master.name + ".before-restore"))
-        tmp = master.with_name(master.name + ".restoring")
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, master)
-        con = _connect_master(master)
+    return version
+
+
+def _prepare_restore(source: Path, candidate: Path, master: Path, schema: str) -> int:
+    """Copy a backup beside the master, check and bring it forward there, and give it a
+    data version above any readers have seen; returns that version."""
+    shutil.copyfile(source, candidate)
+    if _wal(source).exists():
+        shutil.copyfile(_wal(source), _wal(candidate))
+    try:
+        con = duckdb.connect(str(candidate))
+    except duckdb.Error as exc:
+        raise ValueError(f"{source} is not a DuckDB database file, or is damaged "
+                         f"({_why(exc)}). Nothing was changed.") from None
+    try:
+        reason = _short_reason(con, candidate)
+        if reason:
+            raise ValueError(f"{source} is damaged ({reason}). Nothing was changed.")
+        problems, steps = schema_check(con, schema)
+        if problems:
+            raise ValueError(f"{source} is not a Garita database this version can restore: "
+                             f"{'; '.join(problems)}. Nothing was changed.")
+        _migrate(con, steps, schema)
+        version = max(_known_version(master), data_version(con)) + 1
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('data_version', ?), ('changed_at', ?)",
+                    [str(version), time.strftime("%Y-%m-%d %H:%M:%S")])
+        con.execute("CHECKPOINT")
+        return version
+    except duckdb.Error as exc:
+        raise ValueError(f"{source} is damaged ({_why(exc)}). Nothing was changed.") from None
+    finally:
+        con.close()
+
+
+def _move(source: Path, target: Path) -> None:
+    """Rename a database file and its write-ahead log, if it has one."""
+    os.replace(source, target)
+    if _wal(source).exists():
+        os.replace(_wal(source), _wal(target))
+    else:
+        _wal(target).unlink(missing_ok=True)
+
+
+def restore(master: Path, source: Path, *, schema: str = SCHEMA) -> int:
+    """Replace the database with a backup, then publish it; returns the new data version.
+
+    The backup is copied beside the master and checked there: a whole DuckDB file whose
+    every table and column matches ``schema`` (an older Garita schema is brought forward,
+    anything else refused, see ``schema_check``). Only then is it swapped in; if anything
+    fails after the swap, the previous master is put back. The replaced database is kept
+    as ``<name>.before-restore`` until the next restore.
+    """
+    with writer_lock(master):
+        _check_writable(master)
+        candidate = master.with_name(master.name + ".restoring.tmp")
+        kept = master.with_name(master.name + ".before-restore.tmp")
+        for leftover in (candidate, _wal(candidate), kept, _wal(kept)):
+            leftover.unlink(missing_ok=True)
         try:
-            version = max(current, restored) + 1  # readers must see a new published copy
-            con.execute("INSERT OR REPLACE INTO meta VALUES ('data_version', ?), "
-                        "('changed_at', ?)", [str(version), time.strftime("%Y-%m-%d %H:%M:%S")])
-        finally:
-            con.close()
-        _publish_locked(master)
+            version = _prepare_restore(source, candidate, master, schema)
+        except BaseException:
+            candidate.unlink(missing_ok=True)
+            _wal(candidate).unlink(missing_ok=True)
+            raise
+        had_master = master.exists()
+        if had_master:
+            try:
+                os.link(master, kept)  # the old file stays whole under its new name
+            except OSError:
+                shutil.copyfile(master, kept)
+            if _wal(master).exists():
+                os.replace(_wal(master), _wal(kept))
+        os.replace(candidate, master)
+        try:
+            _publish_locked(master)
+        except BaseException as exc:
+            if had_master:
+                _move(kept, master)
+            else:
+                master.unlink(missing_ok=True)
+            if not isinstance(exc, Exception):
+                raise
+            why = f"{_cannot_publish(master, exc)}, then restore again" \
+                if isinstance(exc, OSError) else str(exc)
+            raise RestoreFailed(
+                f"The restored data could not be published, so the previous database was "
+                f"put back and nothing changed. {why}.") from None
+        if had_master:
+            with contextlib.suppress(OSError):
+                _move(kept, master.with_name(master.name + ".before-restore"))
     return version

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -20,10 +21,23 @@ def db_file(tmp_path, monkeypatch) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def _built_template(tmp_path_factory) -> Path:
+    """One database built by `python -m etl init` per test session, copied for each test."""
+    folder = tmp_path_factory.mktemp("template")
+    loader.init(folder / "garita.duckdb")
+    return folder
+
+
 @pytest.fixture
-def built_db(db_file) -> Path:
-    """A database after `python -m etl init`: ports and the 57 default incidents."""
-    loader.init(db_file)
+def built_db(db_file, _built_template) -> Path:
+    """A database after `python -m etl init`: ports and the 57 default incidents (a fresh
+    copy of the session's template: the master, its published copies and pointer)."""
+    for item in _built_template.iterdir():
+        if item.is_dir():
+            shutil.copytree(item, db_file.parent / item.name)
+        else:
+            shutil.copy2(item, db_file.parent / item.name)
     return db_file
 
 
