@@ -5,6 +5,7 @@ undated incidents, new nationalities); a filter the user chose stays as chosen.
 """
 
 import json
+import re
 import time
 
 import pytest
@@ -126,7 +127,8 @@ def _headline(page) -> str:
 
 
 def _present_count(page) -> str:
-    return page.get_by_role("heading", level=2).first.inner_text().split(" ")[0]
+    sentence = page.get_by_text(re.compile(r"^[\d,]+ incidents? documented")).first
+    return sentence.inner_text().split(" ")[0]
 
 
 @pytest.mark.browser
@@ -147,11 +149,12 @@ def test_open_pages_in_a_browser_follow_a_cli_load_and_rollback(built_db, tmp_pa
         return seen
 
     with running_app(built_db) as url, browser_page(1440, 900) as first:
-        context = first.context
+        browser = first.context.browser
         tabs = {}
         for page_file in PAGES:
             slug = page_file.split("/")[1].removesuffix(".py")
-            tab = first if not tabs else context.new_page()
+            tab = first if not tabs else browser.new_page(viewport={"width": 1440,
+                                                                    "height": 900})
             tab.goto(f"{url}/{slug}")
             tabs[slug] = tab
         for slug, tab in tabs.items():
