@@ -290,9 +290,12 @@ def sign_in(config: StaffConfig, user: str, password: str, master: Path) -> Atte
         elif result.scope == "user":
             entries.append((audit_name(user), "sign_in_locked",
                             f"locked for {result.wait:.0f} s after repeated failures"))
-    with db.writer(master) as con:
-        for who, action, detail in entries:
-            db.audit(con, who, action, None, detail)
+    try:
+        with db.writer(master) as con:
+            for who, action, detail in entries:
+                db.audit(con, who, action, None, detail)
+    except db.NotPublished:  # the entries are saved; staff see them once it is published
+        pass
     return result
 
 

@@ -71,7 +71,7 @@ if row["status"] == "active":
                 who = ui.require_staff()
                 try:
                     st.session_state["_rolled"] = loader.rollback(int(batch_id), by=who)
-                except (LookupError, db.DatabaseBusy) as exc:
+                except (LookupError, db.DatabaseProblem) as exc:
                     st.warning(ui.plain(exc))
                 else:
                     st.rerun()

@@ -138,7 +138,7 @@ if st.button(t("Load {n} rows", n=report.loaded), type="primary"):
         result = loader.load_bytes(current, uploaded.name, source=source or None,
                                    date_order=date_order, loaded_by=who,
                                    column_overrides=overrides or None, wait_seconds=30)
-    except db.DatabaseBusy as exc:
+    except db.DatabaseProblem as exc:  # busy, damaged, read-only or missing: says what to do
         st.warning(ui.plain(exc))
         st.stop()
     rejected = b""
