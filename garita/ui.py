@@ -131,13 +131,15 @@ def incident_table(frame, height: int | None = None) -> None:
         column_config={
             "date": st.column_config.TextColumn(t("Date"), help=t("As precise as known"),
                                                 width=100),
-            "port_name": t("Port"), "state": t("State"), "incident_types": t("Types"),
+            "port_name": st.column_config.TextColumn(t("Port"), width=110),
+            "state": st.column_config.TextColumn(t("State"), width=55),
+            "incident_types": st.column_config.TextColumn(t("Types"), width=220),
             "people_count": st.column_config.TextColumn(
                 t("People"), help=t("— where the source gives no count"), width="small"),
-            "nationality": t("Nationality"),
-            "source": st.column_config.TextColumn(t("Source"), width="medium"),
+            "nationality": st.column_config.TextColumn(t("Nationality"), width=100),
+            "source": st.column_config.TextColumn(t("Source"), width=200),
             "source_url": st.column_config.LinkColumn(t("Link"), display_text=t("open"),
-                                                      width="small"),
+                                                      width=60),
             "summary": st.column_config.TextColumn(t("Summary"), width="large"),
             "incident_id": t("Id"),
         })
@@ -248,3 +250,51 @@ def traffic_table(per_port) -> None:
                                 "months": t("Months in range"),
                                 "rate": t("Incidents per million travelers")})
     st.caption(t(RATE_NOTE))
+
+
+# Reports, once it is drawn and whenever it changes, the width of the container it is placed
+# in and the window's height (rounded to 10 px, debounced), so a map can be fitted to the
+# screen it is on. Constant code: it reads only sizes and sends nothing anywhere else.
+_SCREEN_JS = """
+export default function (component) {
+  const { setStateValue, parentElement } = component;
+  const host = parentElement.host || parentElement;
+  let timer = null;
+  const send = () => {
+    const width = Math.round(host.getBoundingClientRect().width / 10) * 10;
+    const height = Math.round(window.innerHeight / 10) * 10;
+    const size = width + "x" + height;
+    if (width > 0 && host.dataset.sent !== size) {
+      host.dataset.sent = size;
+      setStateValue("size", { width: width, height: height });
+    }
+  };
+  const later = () => { clearTimeout(timer); timer = setTimeout(send, 200); };
+  const observer = new ResizeObserver(later);
+  observer.observe(host);
+  window.addEventListener("resize", later);
+  send();
+  return () => {
+    clearTimeout(timer);
+    observer.disconnect();
+    window.removeEventListener("resize", later);
+  };
+}
+"""
+
+
+def screen_size(key: str) -> dict | None:
+    """``{"width": …, "height": …}``: the width of the container this is called in and the
+    window's height, in CSS pixels, as the browser reports them. Before it has (the first
+    run of a page, or a test without a browser) a phone's size if the browser says it is
+    a phone, else None."""
+    probe = st.components.v2.component("garita_screen_size", js=_SCREEN_JS)
+    result = probe(key=key, on_size_change=lambda: None, height=0)
+    size = (result or {}).get("size") if result is not None else None
+    if isinstance(size, dict) and isinstance(size.get("width"), numbers.Number) \
+            and isinstance(size.get("height"), numbers.Number):
+        return {"width": int(size["width"]), "height": int(size["height"])}
+    agent = st.context.headers.get("User-Agent", "") if st.context.headers else ""
+    if "Mobi" in agent or "iPhone" in agent or "Android" in agent:
+        return {"width": 360, "height": 780}
+    return None
