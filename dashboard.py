@@ -6,7 +6,7 @@ import os
 
 import streamlit as st
 
-from garita import db, queries, ui, words
+from garita import db, i18n, queries, ui, words
 from garita.filters import GROUPS, Filters, month_span
 from garita.i18n import t
 from garita.maps import type_label
@@ -16,6 +16,29 @@ from garita.maps import type_label
 st.set_page_config(page_title="Garita", page_icon="📍", layout="wide")
 
 FILTER_KEYS = ("months", "states", "offices", "ports", "types", "nat", "groups")
+
+
+def choose_language() -> None:
+    """English / Español, first in the sidebar and kept in the URL as ``?lang=es``, so a
+    shared link opens in the language it was shared in. A first visit without ``lang``
+    follows the browser's language when it is Spanish, else the server's default.
+
+    Kept in the URL by hand: a bound widget would write the label (``Español``), not the
+    code that a link should carry.
+    """
+    default = i18n.default_language()
+    if "lang" not in st.session_state:
+        linked = st.query_params.get("lang")
+        st.session_state["lang"] = (linked if linked in i18n.LANGUAGES else
+                                    i18n.from_locale(st.context.locale) or default)
+    lang = st.sidebar.radio(t("Language"), list(i18n.LANGUAGES), key="lang",
+                            format_func=i18n.LANGUAGES.get, horizontal=True,
+                            label_visibility="collapsed")
+    if lang != default:
+        st.query_params["lang"] = lang
+    else:
+        st.query_params.pop("lang", None)
+    i18n.set_language(lang)
 
 
 def reset_filters(months: list[str]) -> None:
@@ -137,6 +160,7 @@ def footer() -> None:
                  if version["last_loaded_at"] else "—"))
 
 
+choose_language()
 # GARITA_START_PAGE opens another page first (a kiosk on the map or the incidents table;
 # the tests use it too, since AppTest's switch_page skips the shared chrome).
 START = os.environ.get("GARITA_START_PAGE", "map")

@@ -11,6 +11,7 @@ from etl import load as loader
 from garita import db
 
 DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -39,6 +40,20 @@ def built_db(db_file, _built_template) -> Path:
         else:
             shutil.copy2(item, db_file.parent / item.name)
     return db_file
+
+
+@pytest.fixture
+def app(built_db, monkeypatch):
+    """``app(page, **query_params)``: the dashboard run by AppTest, opened on ``page``."""
+    from streamlit.testing.v1 import AppTest
+
+    def make(page: str = "pages/map.py", **params):
+        monkeypatch.setenv("GARITA_START_PAGE", Path(page).stem)
+        at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+        for key, value in params.items():
+            at.query_params[key] = value
+        return at.run()
+    return make
 
 
 def read(path: Path, sql: str, params=None):

@@ -16,17 +16,6 @@ PAGES = ["pages/map.py", "pages/over_time.py", "pages/by_port.py", "pages/incide
          "pages/sources.py", "pages/present.py"]
 
 
-@pytest.fixture
-def app(built_db, monkeypatch):
-    def make(page: str = "pages/map.py", **params):
-        monkeypatch.setenv("GARITA_START_PAGE", Path(page).stem)
-        at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
-        for key, value in params.items():
-            at.query_params[key] = value
-        return at.run()
-    return make
-
-
 def rerun(at):
     """Rerun as a browser would after a widget change: the router and the current page.
 

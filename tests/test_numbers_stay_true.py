@@ -38,27 +38,10 @@ def _load_batch(db_file, tmp_path) -> int:
     return report["batch_id"]
 
 
-@pytest.fixture
-def open_page(built_db, monkeypatch):
-    from pathlib import Path
-
-    from streamlit.testing.v1 import AppTest
-
-    from tests.test_app import ROOT
-
-    def make(page="pages/map.py", **params):
-        monkeypatch.setenv("GARITA_START_PAGE", Path(page).stem)
-        at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
-        for key, value in params.items():
-            at.query_params[key] = value
-        return at.run()
-    return make
-
-
 @pytest.mark.parametrize("page", [p for p in PAGES if not p.endswith("present.py")])
 def test_an_untouched_page_shows_every_incident_after_a_load_and_a_rollback(
-        open_page, built_db, tmp_path, page):
-    at = open_page(page)
+        app, built_db, tmp_path, page):
+    at = app(page)
     assert metric(at, "Incidents") == "57"
     batch = _load_batch(built_db, tmp_path)
     rerun(at)
@@ -69,8 +52,8 @@ def test_an_untouched_page_shows_every_incident_after_a_load_and_a_rollback(
     assert metric(at, "Incidents") == str(len(exported(built_db))) == "57"
 
 
-def test_a_range_the_user_chose_stays_as_chosen(open_page, built_db, tmp_path):
-    at = open_page()
+def test_a_range_the_user_chose_stays_as_chosen(app, built_db, tmp_path):
+    at = app()
     at.select_slider(key="months").set_range("2018-01", "2018-12")
     rerun(at)
     chosen = metric(at, "Incidents")
@@ -86,9 +69,9 @@ def test_a_range_the_user_chose_stays_as_chosen(open_page, built_db, tmp_path):
     assert metric(at, "Incidents") == chosen
 
 
-def test_a_chosen_range_beyond_the_data_after_a_rollback_stays(open_page, built_db, tmp_path):
+def test_a_chosen_range_beyond_the_data_after_a_rollback_stays(app, built_db, tmp_path):
     batch = _load_batch(built_db, tmp_path)
-    at = open_page()
+    at = app()
     at.select_slider(key="months").set_range("2020-01", "2025-06")
     rerun(at)
     assert metric(at, "Incidents") == str(len(exported(built_db, "--from", "2020-01",
@@ -101,10 +84,10 @@ def test_a_chosen_range_beyond_the_data_after_a_rollback_stays(open_page, built_
                                                        "--to", "2025-06")))
 
 
-def test_a_chosen_nationality_that_leaves_the_data_stays_chosen(open_page, built_db,
+def test_a_chosen_nationality_that_leaves_the_data_stays_chosen(app, built_db,
                                                                 tmp_path):
     batch = _load_batch(built_db, tmp_path)
-    at = open_page()
+    at = app()
     at.multiselect(key="nat").select("Testland")
     rerun(at)
     assert metric(at, "Incidents") == "3"
@@ -115,10 +98,10 @@ def test_a_chosen_nationality_that_leaves_the_data_stays_chosen(open_page, built
     assert metric(at, "Incidents") == "0"
 
 
-def test_a_shared_link_without_a_range_shows_every_incident_after_a_load(open_page, built_db,
+def test_a_shared_link_without_a_range_shows_every_incident_after_a_load(app, built_db,
                                                                          tmp_path):
     _load_batch(built_db, tmp_path)
-    at = open_page("pages/incidents.py", ports=["Hidalgo, TX"])
+    at = app("pages/incidents.py", ports=["Hidalgo, TX"])
     assert metric(at, "Incidents") == str(len(exported(built_db, "--port", "2305")))
 
 
@@ -133,7 +116,7 @@ def _present_count(page) -> str:
 
 @pytest.mark.browser
 @pytest.mark.skipif(chromium_path() is None, reason="needs Debian's chromium")
-def test_open_pages_in_a_browser_follow_a_cli_load_and_rollback(built_db, tmp_path):
+def test_apps_in_a_browser_follow_a_cli_load_and_rollback(built_db, tmp_path):
     """As it happened: pages open in Chromium, a CLI load, then a rollback."""
     def wait_for(tab, reader, expected: str) -> str:
         deadline = time.monotonic() + 40
