@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DB := data/garita.duckdb
 PORT ?= 8501
+REPLICAS ?= 2
 
-.PHONY: run test db bench clean
+.PHONY: run test db bench bench-readers serve clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +29,15 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.load
 	$(BIN)/python -m bench.pages
+
+# REPLICAS app processes behind Debian's nginx on PORT (apt-get install nginx); see README.
+serve: $(STAMP) $(DB)
+	$(BIN)/python -m garita.serve_many --replicas $(REPLICAS) --port $(PORT)
+
+# Many readers at once, 1 and 2 app processes behind nginx (about 15 minutes; see README).
+bench-readers: $(STAMP)
+	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
+	$(BIN)/python -m bench.readers
 
 clean:
 	rm -rf $(VENV) $(DB) $(DB).wal $(DB).published $(DB).lock

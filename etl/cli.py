@@ -241,8 +241,7 @@ def restore(backup_file, db_file):
     """
     from etl.crossings import SCHEMA as CROSSINGS_SCHEMA
 
-    version = db.restore(db.db_path(db_file), Path(backup_file),
-                         schema=db.SCHEMA + CROSSINGS_SCHEMA)
+    version = db.restore(db.db_path(db_file), Path(backup_file), extra=CROSSINGS_SCHEMA)
     click.echo(f"Restored {backup_file}; it is published as data version {version}.")
 
 

@@ -83,12 +83,10 @@ def read_bts(data: bytes) -> tuple[pd.DataFrame, CrossingsReport]:
                                convert_options=pacsv.ConvertOptions(
                                    column_types={c: pa.string() for c in COLUMNS}))
     except pa.ArrowInvalid as exc:
-        raise FileRefused(f"This is not a readable BTS export: {exc}") from None
+        raise FileRefused("crossings.unreadable", reason=str(exc)) from None
     missing = [c for c in COLUMNS if c not in table.column_names]
     if missing:
-        raise FileRefused(
-            f"This is not the BTS Border Crossing Entry Data export: no {', '.join(missing)} "
-            f"column. Download it from {DOWNLOAD}.")
+        raise FileRefused("crossings.not_bts", missing=", ".join(missing), download=DOWNLOAD)
     frame = table.select(COLUMNS).to_pandas()
     report = CrossingsReport(rows=len(frame))
     mexico = frame["Border"].str.strip() == BORDER
@@ -132,21 +130,17 @@ def load_crossings(data: bytes, file_name: str, *, db_path: Path | None = None
     with db.writer(master) as con:
         con.execute(SCHEMA)
         con.register("new_rows", frame)
-        con.execute("BEGIN TRANSACTION")
         try:
-            con.execute("DELETE FROM crossings WHERE month IN "
-                        "(SELECT DISTINCT CAST(month AS DATE) FROM new_rows)")
-            con.execute("INSERT INTO crossings SELECT port_code, CAST(month AS DATE), measure, "
-                        "value FROM new_rows")
-            con.execute("INSERT INTO crossings_loads VALUES (now(), ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [Path(file_name).name, hashlib.sha256(data).hexdigest(),
-                         report.first_month, report.last_month, report.kept,
-                         report.other_border, report.duplicate, len(report.rejected)])
-            db.bump_version(con)
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
+            with db.transaction(con):
+                con.execute("DELETE FROM crossings WHERE month IN "
+                            "(SELECT DISTINCT CAST(month AS DATE) FROM new_rows)")
+                con.execute("INSERT INTO crossings SELECT port_code, CAST(month AS DATE), "
+                            "measure, value FROM new_rows")
+                con.execute("INSERT INTO crossings_loads VALUES (now(), ?, ?, ?, ?, ?, ?, ?, ?)",
+                            [Path(file_name).name, hashlib.sha256(data).hexdigest(),
+                             report.first_month, report.last_month, report.kept,
+                             report.other_border, report.duplicate, len(report.rejected)])
+                db.bump_version(con)
         finally:
             con.unregister("new_rows")
     report.message = (f"Loaded {report.kept:,} US–Mexico rows, {report.first_month:%b %Y} – "

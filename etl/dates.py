@@ -12,6 +12,8 @@ import datetime as dt
 import re
 import unicodedata
 
+from etl.problems import LoaderError
+
 MONTHS = {
     "jan": 1, "january": 1, "ene": 1, "enero": 1,
     "feb": 2, "february": 2, "febrero": 2,
@@ -35,11 +37,11 @@ _MONTH_YEAR = re.compile(r"^(\d{1,2})[/.-](\d{4})$")
 _WORDS = re.compile(r"[a-z]+|\d+")
 
 
-class DateProblem(ValueError):
-    """A date that cannot be read or cannot be true; the message says which."""
+class DateProblem(LoaderError):
+    """A date that cannot be read or cannot be true; the code and message say which."""
 
 
-class DateOrderUnknown(ValueError):
+class DateOrderUnknown(LoaderError):
     """The file's day/month order cannot be decided from its values."""
 
 
@@ -73,32 +75,25 @@ def decide_order(values) -> str | None:
         elif first != second and first <= 12 and second <= 12:
             ambiguous = ambiguous or value
     if day_first and month_first:
-        raise DateOrderUnknown(
-            f"The dates mix day-first ('{day_first}') and month-first ('{month_first}') "
-            "order. Use one order in the whole file, or write dates as YYYY-MM-DD."
-        )
+        raise DateOrderUnknown("date.order_mixed", day_first=day_first, month_first=month_first)
     if day_first:
         return "dmy"
     if month_first:
         return "mdy"
     if ambiguous:
-        raise DateOrderUnknown(
-            f"Dates such as '{ambiguous}' could be day/month or month/day, and no date in the "
-            "file settles it. Say which with --date-order dmy (14/03/2017, as written in "
-            "Mexico) or --date-order mdy (3/14/2017, as written in the US)."
-        )
+        raise DateOrderUnknown("date.order_unknown", value=ambiguous)
     return None
 
 
 def _build(year: int, month: int = 1, day: int = 1, *, value: str, today: dt.date) -> dt.date:
     if year < EARLIEST_YEAR:
-        raise DateProblem(f"'{value}': the year {year} is before {EARLIEST_YEAR}; check the date.")
+        raise DateProblem("date.too_early", value=value, year=year, earliest=EARLIEST_YEAR)
     try:
         date = dt.date(year, month, day)
     except ValueError:
-        raise DateProblem(f"'{value}' is not a date that exists (month {month}, day {day}).") from None
+        raise DateProblem("date.does_not_exist", value=value, month=month, day=day) from None
     if date > today:
-        raise DateProblem(f"'{value}' is in the future.")
+        raise DateProblem("date.future", value=value)
     return date
 
 
@@ -136,7 +131,7 @@ def parse_date(value: str, order: str | None = None,
             elif second > 12:
                 order = "mdy"
             else:
-                raise DateOrderUnknown(f"'{text}' could be day/month or month/day.")
+                raise DateOrderUnknown("date.ambiguous", value=text)
         day, month = (first, second) if order == "dmy" else (second, first)
         return _build(year, month, day, value=text, today=today), "day"
     if match := _MONTH_YEAR.match(text):
@@ -157,10 +152,7 @@ def _parse_words(text: str, today: dt.date) -> tuple[dt.date, str]:
         if days:
             return _build(int(years[0]), month, int(days[0]), value=text, today=today), "day"
         return _build(int(years[0]), month, value=text, today=today), "month"
-    raise DateProblem(
-        f"'{text}' is not a date Garita can read. Write it as 2017-03-14, 2017-03 or 2017 "
-        "(or 14/03/2017, Mar 2017, marzo 2017)."
-    )
+    raise DateProblem("date.unreadable", value=text)
 
 
 def coarsen(date: dt.date | None, precision: str, wanted: str) -> tuple[dt.date | None, str]:

@@ -19,20 +19,22 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from etl.problems import LoaderError
+
 MAX_CELL_CHARS = 20_000
 MAX_COLUMNS = 200
 # What one load reads at most: the app takes 20 MB uploads; the CLI loads millions of rows.
 MAX_FILE_BYTES = 1 << 30
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
-SAVE_AS_CSV = "In Excel or LibreOffice use File > Save As > 'CSV UTF-8 (comma delimited)'."
 
+# File signatures that are not text, and the problem code each is refused with.
 _SIGNATURES = [
-    (b"PK\x03\x04", "an Excel workbook (.xlsx) or a ZIP archive"),
-    (b"PK\x05\x06", "an empty ZIP archive"),
-    (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)"),
-    (b"%PDF", "a PDF document"),
-    (b"\x1f\x8b", "a gzip-compressed file"),
-    (b"{\\rtf", "a Rich Text document"),
+    (b"PK\x03\x04", "file.xlsx"),
+    (b"PK\x05\x06", "file.zip_empty"),
+    (b"\xd0\xcf\x11\xe0", "file.xls"),
+    (b"%PDF", "file.pdf"),
+    (b"\x1f\x8b", "file.gzip"),
+    (b"{\\rtf", "file.rtf"),
 ]
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NOT_CONTROL = bytes(range(32, 127)) + bytes(range(128, 256)) + b"\t\n\r"
@@ -40,8 +42,9 @@ _NOT_CONTROL = bytes(range(32, 127)) + bytes(range(128, 256)) + b"\t\n\r"
 csv.field_size_limit(MAX_CELL_CHARS)
 
 
-class FileRefused(ValueError):
-    """The whole file cannot be read as a table; nothing was loaded."""
+class FileRefused(LoaderError):
+    """The whole file cannot be read as a table; nothing was loaded. Carries a ``code`` and
+    ``params`` (see ``etl.problems``); ``str()`` is the English message."""
 
 
 @dataclass
@@ -82,10 +85,10 @@ class Table:
 
 def _refuse_signatures(data: bytes) -> None:
     if not data or data.isspace():
-        raise FileRefused("The file is empty. Choose the CSV file that has your rows.")
-    for magic, what in _SIGNATURES:
+        raise FileRefused("file.empty")
+    for magic, code in _SIGNATURES:
         if data.startswith(magic):
-            raise FileRefused(f"This file is {what}, not a CSV file. {SAVE_AS_CSV}")
+            raise FileRefused(code)
 
 
 def _has_controls(data: bytes) -> bool:
@@ -96,10 +99,7 @@ def _has_controls(data: bytes) -> bool:
 def _refuse_controls(text) -> None:
     found = _has_controls(text) if isinstance(text, bytes) else _CONTROL.search(text)
     if found:
-        raise FileRefused(
-            "The file contains control characters that do not belong in a text file; "
-            f"it may be a binary file renamed .csv. {SAVE_AS_CSV}"
-        )
+        raise FileRefused("file.control_characters")
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -110,10 +110,7 @@ def decode(data: bytes) -> tuple[str, str]:
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
         candidates = [("utf-16", "UTF-16")]
     elif b"\x00" in data:
-        raise FileRefused(
-            "The file contains NUL bytes, so it is not a text file (or it is UTF-16 without "
-            f"a byte-order mark). {SAVE_AS_CSV}"
-        )
+        raise FileRefused("file.nul_bytes")
     else:
         candidates = [("utf-8", "UTF-8"), ("cp1252", "Windows-1252")]
     for codec, name in candidates:
@@ -125,21 +122,10 @@ def decode(data: bytes) -> tuple[str, str]:
         if codec == "cp1252":
             _refuse_mixed_encodings(data)
         return text, name
-    raise FileRefused(
-        "The file is not text in UTF-8, UTF-16 or Windows-1252, the encodings spreadsheets "
-        f"write. {SAVE_AS_CSV}"
-    )
+    raise FileRefused("file.encoding")
 
 
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
-
-
-def _rows_phrase(rows: list[int]) -> str:
-    """'row 3 is' or 'rows 3, 7 and 12 more are'."""
-    if len(rows) == 1:
-        return f"row {rows[0]} is"
-    shown = ", ".join(map(str, rows[:10]))
-    return f"rows {shown}" + (f" and {len(rows) - 10} more" if len(rows) > 10 else "") + " are"
 
 
 def _refuse_mixed_encodings(data: bytes) -> None:
@@ -160,12 +146,8 @@ def _refuse_mixed_encodings(data: bytes) -> None:
             if _UTF8_MULTIBYTE.search(line):
                 utf8_rows.append(number)
     if utf8_rows and cp1252_rows:
-        raise FileRefused(
-            f"The file mixes two text encodings: {_rows_phrase(utf8_rows)} UTF-8 and "
-            f"{_rows_phrase(cp1252_rows)} Windows-1252 (perhaps rows pasted from "
-            "another file), so accented letters in one group would come out garbled "
-            "(\"TomÃ¡s\"). Check the accents in those rows in your spreadsheet, then save "
-            "the whole file again as 'CSV UTF-8'.")
+        raise FileRefused("file.mixed_encodings", utf8_rows=utf8_rows,
+                          cp1252_rows=cp1252_rows)
 
 
 def sniff_delimiter(text: str) -> str:
@@ -179,18 +161,14 @@ def sniff_delimiter(text: str) -> str:
 
 def _check_header(header: list[str]) -> list[str]:
     if not any(cell.strip() for cell in header):
-        raise FileRefused("The first line, where the column names belong, is empty.")
+        raise FileRefused("file.header_empty")
     if len(header) > MAX_COLUMNS:
-        raise FileRefused(
-            f"The file has {len(header):,} columns; Garita reads at most {MAX_COLUMNS}. "
-            "Is the delimiter right, and is this the incident spreadsheet?"
-        )
+        raise FileRefused("file.too_many_columns", columns=len(header), limit=MAX_COLUMNS)
     return [cell.strip().lstrip("\ufeff") for cell in header]
 
 
 def _no_rows() -> FileRefused:
-    return FileRefused("The file has a header but no rows. Add the incidents under the "
-                       "column names.")
+    return FileRefused("file.no_rows")
 
 
 def _fast_parse(utf8, delimiter: str, head: str) -> Table | None:
@@ -244,7 +222,7 @@ def _slow_parse(text: str, delimiter: str) -> Table:
     try:
         header = next(reader, None)
         if header is None:
-            raise FileRefused("The first line, where the column names belong, is empty.")
+            raise FileRefused("file.header_empty")
         header = _check_header(header)
         while True:
             started = reader.line_num + 1
@@ -255,17 +233,11 @@ def _slow_parse(text: str, delimiter: str) -> Table:
     except csv.Error as exc:
         reason = str(exc)
         if "EOF" in reason or "end of data" in reason:
-            raise FileRefused(
-                f"Row {len(rows) + 2} (line {started} of the file) opens a cell with a double "
-                "quote (\") that is never closed, so every line after it would be read as "
-                "part of that one cell. Close or delete that quote in the spreadsheet and "
-                "save it again as CSV; nothing was loaded.") from None
+            raise FileRefused("file.unclosed_quote", row=len(rows) + 2, line=started) from None
         if "field larger" in reason:
-            reason = f"a cell is longer than {MAX_CELL_CHARS:,} characters"
-        raise FileRefused(
-            f"The file could not be read as CSV near line {reader.line_num}: {reason}. "
-            "Fix that line in the spreadsheet and save it again as CSV."
-        ) from None
+            raise FileRefused("file.cell_too_long", line=reader.line_num,
+                              limit=MAX_CELL_CHARS) from None
+        raise FileRefused("file.unreadable_line", line=reader.line_num, reason=reason) from None
     while rows and not rows[-1]:
         rows.pop()  # the newline at the end of the file is not a row
     width = len(header)
@@ -316,12 +288,8 @@ def _refuse_swallowed_rows(table: Table) -> None:
             lines = column[int(i)].as_py().split("\n")[1:]
             shaped = [line for line in lines if line.count(table.delimiter) >= width - 1]
             if shaped:
-                raise FileRefused(
-                    f"Row {int(i) + 2}, column '{table.header[j]}': a double quote (\") opens "
-                    f"a cell that runs over {len(lines)} more lines, {len(shaped)} of them "
-                    "shaped like rows of their own, so those rows would be lost inside one "
-                    "cell. Close or delete that quote in the spreadsheet and save it again "
-                    "as CSV; nothing was loaded.")
+                raise FileRefused("file.swallowed_rows", row=int(i) + 2, column=table.header[j],
+                                  lines=len(lines), shaped=len(shaped))
 
 
 def _indices(mask) -> np.ndarray:
@@ -337,13 +305,11 @@ def read_path(path) -> bytes:
     try:
         info = os.stat(path)
     except OSError as exc:
-        raise FileRefused(f"The file cannot be opened: {exc.strerror}.") from None
+        raise FileRefused("file.cannot_open", reason=exc.strerror) from None
     if not stat.S_ISREG(info.st_mode):
-        raise FileRefused("This is not a regular file (it is a device, a pipe or a folder). "
-                          "Give the path of a CSV file.")
+        raise FileRefused("file.not_regular")
     with open(path, "rb") as handle:
         data = handle.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
-        raise FileRefused(f"The file is larger than {MAX_FILE_BYTES >> 20:,} MB, more than one "
-                          "load reads. Split it into several files and load each.")
+        raise FileRefused("file.too_large", limit_mb=MAX_FILE_BYTES >> 20)
     return data

@@ -1,46 +1,37 @@
 """Validate: columns of text cells to typed incident records, or to problems with reasons.
 
 Every data row ends in exactly one of three places here: ``skipped`` (all cells blank),
-``rejected`` (one or more problems, each with row, column, value, message, suggestion) or
-the typed ``records`` that the load stage deduplicates and stores. Each check runs once per
-distinct value of a column and the results are spread back over the rows with Arrow, so a
-million rows with a few hundred distinct dates and ports validate in about a second.
+``rejected`` (one or more problems, each with row, column, value, code, message, suggestion)
+or the typed ``records`` that the load stage deduplicates and stores. Each check runs once
+per distinct value of a column and the results are spread back over the rows with Arrow, so
+a million rows with a few hundred distinct dates and ports validate in about a second.
+
+The checks come from the field declarations (``garita.fields``): ``validate`` runs each
+read field's parser (``etl.fields``), checks text fields column-wise (length, web address,
+garbled encoding, personal data), then applies the rules that span fields: a stated date
+precision lowers the date's, a port's name and code must agree, and so must a state and
+its port.
 """
 
 from __future__ import annotations
 
-import re
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl import dates, personal
+from etl import dates, personal, places
 from etl.columns import ColumnMap, map_columns
-from etl.ports import STATE_LIST, PortIndex, plain, resolve_state
+from etl.fields import ARROW_TYPES, COLUMN_CHECKED, PARSERS, Context
+from etl.ports import PortMatch, place_unknown
+from etl.problems import Invalid, render
 from etl.read import Table
-from garita.reference import incident_types, ports
+from garita import fields
+from garita.fields import Field
 
-MAX_TEXT = {"summary": 5000, "notes": 5000, "source": 1000, "source_url": 2000,
-            "nationality": 200, "outcome": 200, "source_page": 100, "incident_id": 100}
-TEXT_FIELDS = ("incident_id", "nationality", "outcome", "summary", "source", "source_page",
-               "source_url", "notes")
-GROUP_TYPES = {
-    "individual": "individual", "single adult": "individual", "adult": "individual",
-    "family": "family", "familia": "family", "group": "group", "grupo": "group",
-    "unaccompanied minor": "unaccompanied_minor", "menor no acompanado": "unaccompanied_minor",
-    "menor no acompanada": "unaccompanied_minor",
-}
-CHILDREN = {"yes": "yes", "y": "yes", "si": "yes", "true": "yes", "1": "yes",
-            "no": "no", "n": "no", "false": "no", "0": "no",
-            "unknown": "unknown", "desconocido": "unknown", "se desconoce": "unknown",
-            "nd": "unknown", "n a": "unknown", "": "unknown"}
 URL_PATTERN = r"^https?://[^\s<>\"]+$"
-# Text that looks like it identifies a person is held back for staff review, not published:
-# every free-text field that can reach a public page is checked (see etl/personal.py).
-PERSONAL_FIELDS = ("incident_id", "nationality", "outcome", "summary", "source", "source_page",
-                   "notes")
 # Unicode spaces (no-break, em, thin, ideographic …) and invisible characters become a plain
 # space, so the same incident typed with them is the same incident (see the fingerprint).
 ODD_SPACE = r"[\x{00A0}\x{1680}\x{2000}-\x{200A}\x{202F}\x{205F}\x{3000}]"
@@ -51,23 +42,36 @@ MOJIBAKE = (r"[\x{00C2}\x{00C3}][\x{0080}-\x{00BF}\x{0152}\x{0153}\x{0160}\x{016
             r"\x{0178}\x{017D}\x{017E}\x{0192}\x{02C6}\x{02DC}\x{2013}\x{2014}"
             r"\x{2018}-\x{201E}\x{2020}-\x{2022}\x{2026}\x{2030}\x{2039}\x{203A}"
             r"\x{20AC}\x{2122}]|\x{00E2}\x{20AC}")
-_COUNT = re.compile(r"^\d+(?:\.0{1,2})?$|^\d{1,3}(?:,\d{3})+$")
-_DOTTED_THOUSANDS = re.compile(r"^\d{1,3}(?:\.\d{3})+$")
+# What ``personal.find`` needs to find anything, in the text as it reads it (NFKC, its
+# invisible characters dropped): 8 digits (an A-number has 8 or 9, a phone number 10) or
+# an e-mail address's '@', '[at]' or 'arroba'.
+_EIGHT_DIGITS = r"(?:\p{N}[^\p{N}]*){8}"
+_E_MAIL_SIGN = r"(?i)@|arroba|[\[(][^a-z]*at[^a-z]*[\])]"
 
 
 @dataclass
 class Problem:
-    """One reason a row cannot be loaded (``row`` counts the header as row 1, as Excel does)."""
+    """One reason a row cannot be loaded (``row`` counts the header as row 1, as Excel does).
+
+    ``code`` and ``params`` say what is wrong (see ``etl.problems``); ``message`` is the
+    English text rendered from them.
+    """
 
     row: int
     column: str
     value: str
-    message: str
+    code: str
+    params: dict = field(default_factory=dict)
     suggestion: str | None = None
+
+    @property
+    def message(self) -> str:
+        return render(self.code, self.params)
 
     def as_dict(self) -> dict:
         return {"row": self.row, "column": self.column, "value": self.value,
-                "message": self.message, "suggestion": self.suggestion}
+                "code": self.code, "params": self.params, "message": self.message,
+                "suggestion": self.suggestion}
 
 
 @dataclass
@@ -94,21 +98,6 @@ class Checked:
                 for i in sorted(self.columns.fields.values())}
 
 
-class _Bad(Exception):
-    def __init__(self, message: str, suggestion: str | None = None):
-        super().__init__(message)
-        self.message, self.suggestion = message, suggestion
-
-
-def _type_key(value: str) -> str:
-    return plain(value).replace(" ", "_")
-
-
-def _type_lookup() -> dict[str, str]:
-    return {_type_key(name): entry["code"] for entry in incident_types()
-            for name in (entry["code"], entry["label_en"], entry["label_es"])}
-
-
 class _Mapped:
     """Per-distinct-value results spread back over the rows of a column."""
 
@@ -118,6 +107,10 @@ class _Mapped:
     def array(self, type_: pa.DataType, pick=lambda r: r) -> pa.Array:
         values = pa.array([None if r is None else pick(r) for r in self.results], type_)
         return values.take(self.indices)
+
+
+def _each(value, i: int):
+    return value(i) if callable(value) else value
 
 
 class _Validator:
@@ -131,34 +124,36 @@ class _Validator:
     def header(self, name: str) -> str:
         return self.checked.table.header[self.checked.columns.fields[name]]
 
-    def add(self, rows, name: str, message, suggestion=None, values=None) -> None:
-        """Record a problem for each row index in ``rows`` (messages may depend on the row)."""
+    def add(self, rows, name: str, code, params=None, suggestion=None) -> None:
+        """Record a problem for each row index in ``rows``; ``code``, ``params`` and
+        ``suggestion`` may be functions of the row index."""
         column = self.cols.get(name)
         for i in rows:
             i = int(i)
             if self.set_aside[i]:
                 continue
-            value = values[i] if values is not None else (
-                column[i].as_py() if column is not None else "")
-            text = message(i) if callable(message) else message
-            hint = suggestion(i) if callable(suggestion) else suggestion
+            value = column[i].as_py() if column is not None else ""
             self.checked.problems.setdefault(i, []).append(
-                Problem(i + 2, self.header(name), value, text, hint))
+                Problem(i + 2, self.header(name), value, _each(code, i),
+                        _each(params, i) or {}, _each(suggestion, i)))
 
     def map(self, name: str, parse) -> _Mapped:
+        """Run ``parse`` once per distinct value of a column; its ``Invalid`` errors become
+        problems of every row holding that value."""
         column = self.cols[name]
         uniques = pc.unique(column)
         results, bad = [], {}
         for value in uniques.to_pylist():
             try:
                 results.append(parse(value))
-            except _Bad as exc:
+            except Invalid as exc:
                 results.append(None)
                 bad[value] = exc
         if bad:
             mask = pc.is_in(column, value_set=pa.array(list(bad), pa.string()))
             rows = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
-            self.add(rows, name, lambda i: bad[column[i].as_py()].message,
+            self.add(rows, name, lambda i: bad[column[i].as_py()].code,
+                     lambda i: bad[column[i].as_py()].params,
                      lambda i: bad[column[i].as_py()].suggestion)
         return _Mapped(results, pc.index_in(column, value_set=uniques))
 
@@ -172,14 +167,21 @@ def _nulls(n: int, type_=pa.string()) -> pa.Array:
 
 
 def _check_personal(v: _Validator, name: str, text: pa.Array) -> None:
-    """Hold back rows whose ``name`` text seems to identify someone (exact check on the few
-    cells the prefilter picks)."""
-    for i in _rows(pc.match_substring_regex(text, personal.CANDIDATE)):
+    """Hold back rows whose ``name`` text seems to identify someone. Two cheap Arrow
+    filters pick the few cells worth the exact (slow) check of ``personal.find``."""
+    picked = _rows(pc.match_substring_regex(text, personal.CANDIDATE))
+    if not len(picked):
+        return
+    seen = text.take(pa.array(picked))
+    if not pc.all(pc.string_is_ascii(seen)).as_py():
+        seen = pc.replace_substring_regex(pc.utf8_normalize(seen, "NFKC"),
+                                          personal.INVISIBLE.pattern, "")
+    worth = pc.or_(pc.match_substring_regex(seen, _EIGHT_DIGITS),
+                   pc.match_substring_regex(seen, _E_MAIL_SIGN))
+    for i in picked[pc.fill_null(worth, False).to_numpy(zero_copy_only=False)]:
         kind = personal.find(text[int(i)].as_py())
         if kind:
-            v.add([i], name, f"This {name} seems to contain {personal.describe(kind)}. "
-                  "Public fields must not identify anyone: remove it, then load the row "
-                  "again. The row is kept for staff review and is not published.")
+            v.add([i], name, f"text.personal.{kind}", {"field": name})
 
 
 def _check_mojibake(v: _Validator, name: str, text: pa.Array) -> None:
@@ -187,23 +189,181 @@ def _check_mojibake(v: _Validator, name: str, text: pa.Array) -> None:
     for i in _rows(pc.match_substring_regex(text, MOJIBAKE)):
         value = text[int(i)].as_py()
         try:
-            repaired = value.encode("cp1252").decode("utf-8")
+            repaired = value.encode("cp1252").decode("utf-8")[:200]
         except UnicodeError:
-            repaired = None
-        shown = f" It probably reads: {repaired[:200]}" if repaired else ""
-        v.add([i], name, f"This {name} looks garbled by an encoding mix-up (accented letters "
-              f"shown as two characters, like 'Ã¡' for 'á').{shown} Fix the text, or save the "
-              "file again as 'CSV UTF-8'.", repaired[:200] if repaired else None)
+            v.add([i], name, "text.garbled_unrepairable", {"field": name})
+        else:
+            v.add([i], name, "text.garbled", {"field": name, "repaired": repaired}, repaired)
 
 
-def validate(table: Table, *, date_order: str | None = None,
-             column_overrides: dict[str, str] | None = None) -> Checked:
-    """Check every row of ``table``; raises ``FileRefused``/``DateOrderUnknown`` for the file."""
-    columns = map_columns(table.header, column_overrides)
+def _text(v: _Validator, f: Field, n: int) -> pa.Array:
+    """A text field: spaces made plain, then its length, web address, encoding and
+    personal data checked; blank cells are NULL."""
+    if f.name not in v.cols:
+        return _nulls(n)
+    text = v.cols[f.name]
+    ascii_only = pc.all(pc.string_is_ascii(text)).as_py()
+    if not ascii_only:  # replacing is slow; most columns have nothing to replace
+        for pattern, by in ((INVISIBLE, ""), (ODD_SPACE, " ")):
+            if pc.any(pc.match_substring_regex(text, pattern)).as_py():
+                text = pc.replace_substring_regex(text, pattern, by)
+    text = pc.utf8_trim_whitespace(text)
+    if f.max_length:
+        too_long = _rows(pc.greater(pc.utf8_length(text), f.max_length))
+        v.add(too_long, f.name, "text.too_long", lambda i: {
+            "field": f.name, "length": len(text[i].as_py()), "limit": f.max_length})
+    if f.parser == "url":
+        bad_url = pc.and_(pc.not_equal(text, ""), pc.invert(
+            pc.match_substring_regex(text, URL_PATTERN, ignore_case=True)))
+        v.add(_rows(bad_url), f.name, "text.not_a_url", {"field": f.name})
+    if not ascii_only:
+        _check_mojibake(v, f.name, text)
+    if f.personal_check:
+        _check_personal(v, f.name, text)
+    return pc.if_else(pc.equal(text, ""), None, text)
+
+
+def _dates(v: _Validator, parsed: dict[str, _Mapped]) -> dict[str, pa.Array]:
+    """The date and its precision; a stated precision coarser than the written date
+    lowers it, never the reverse."""
+    date = parsed["date"].array(pa.date32(), lambda r: r[0])
+    precision = parsed["date"].array(pa.string(), lambda r: r[1])
+    if "date_precision" in parsed:
+        wanted = parsed["date_precision"].array(pa.string())
+        lower = _rows(pc.and_(pc.is_in(wanted, value_set=pa.array(["month", "year"])),
+                              pc.not_equal(wanted, precision)))
+        if len(lower):
+            values, precisions = date.to_pylist(), precision.to_pylist()
+            for i in lower:
+                values[i], precisions[i] = dates.coarsen(values[i], precisions[i],
+                                                         wanted[int(i)].as_py())
+            date = pa.array(values, pa.date32())
+            precision = pa.array(precisions, pa.string())
+    return {"date": date, "date_precision": precision}
+
+
+def _place(v: _Validator, parsed: dict[str, _Mapped], ctx: Context,
+           n: int, placeless: bool = False) -> dict[str, pa.Array]:
+    """The port (by name or code; the two must agree), the port as written, and the state
+    (the port's; a stated state must agree). A blank port keeps the stated state."""
+    names = ctx.ports.names
+    by_name = parsed["port"].array(pa.string()) if "port" in parsed else _nulls(n)
+    by_code = parsed["port_code"].array(pa.string()) if "port_code" in parsed else _nulls(n)
+    if "port" in parsed and "port_code" in parsed:
+        codes = by_code.to_pylist()
+        v.add(_rows(pc.not_equal(by_name, by_code)), "port", "port.code_mismatch",
+              lambda i: {"name_port": names[by_name[i].as_py()], "code_port": names[codes[i]],
+                         "code": codes[i]},
+              lambda i: names[codes[i]])
+    port_code = pc.coalesce(by_code, by_name)
+    located_code, located_state = _located(v, parsed, ctx, port_code, n)
+    port_code = pc.coalesce(port_code, located_code)
+    written = (pc.utf8_trim_whitespace(v.cols["port"]) if "port" in v.cols else None)
+    code_list = sorted(names)
+    port_state = pa.array([ctx.ports.states[c] for c in code_list], pa.string()).take(
+        pc.index_in(port_code, value_set=pa.array(code_list, pa.string())))
+    state = port_state
+    if "state" in parsed:
+        stated = parsed["state"].array(pa.string())
+        v.add(_rows(pc.not_equal(stated, port_state)), "state", "state.port_mismatch",
+              lambda i: {"port": names[port_code[i].as_py()], "port_state":
+                         port_state[i].as_py(), "state": stated[i].as_py()},
+              lambda i: port_state[i].as_py())
+        v.add(_rows(pc.not_equal(stated, located_state)), "state", "place.state_mismatch",
+              lambda i: {"column": _point_column(v), "place": located_state[i].as_py(),
+                         "state": stated[i].as_py()})
+        state = pc.coalesce(port_state, stated)
+    state = pc.coalesce(state, located_state)
+    # The README promises it: a row placed nowhere is rejected, not loaded without a place.
+    nowhere = pc.and_(pc.is_null(port_code), pc.is_null(state))
+    if "state" in v.cols:
+        said = [u for u in pc.unique(v.cols["state"]).to_pylist() if u and place_unknown(u)]
+        nowhere = pc.and_(nowhere, pc.invert(pc.is_in(v.cols["state"],
+                                                      value_set=pa.array(said, pa.string()))))
+    nowhere = [] if placeless else _rows(nowhere)
+    place_column = next(f.name for f in fields.read() if f.place and f.name in v.cols)
+    v.add([i for i in nowhere if int(i) not in v.checked.problems], place_column,
+          "place.missing")
+    return {"port_code": port_code, "state": state,
+            "port_as_written": _nulls(n) if written is None
+            else pc.if_else(pc.equal(written, ""), None, written)}
+
+
+_FAR = ("point.far", "point.far_sign", "point.far_swapped", "point.not_on_earth",
+        "point.outside")
+
+
+def _point_column(v: _Validator) -> str:
+    name = next(n for n in ("latitude", "longitude", "location") if n in v.cols)
+    return v.header(name)
+
+
+def _located(v: _Validator, parsed: dict[str, _Mapped], ctx: Context, known: pa.Array,
+             n: int) -> tuple[pa.Array, pa.Array]:
+    """Where coordinates (latitude and longitude, or a location cell) place each row: a
+    port, or only a state (``etl.places``). With no port from the port columns, that is the
+    row's place, or its problem. With one, coordinates must not name another port or state;
+    a point in Mexico or a location that names nothing then adds nothing (a port with
+    several crossings has one point). For a row held because its port names several ports,
+    a point at one of them is the suggestion."""
+    codes: list[str | None] = [None] * n
+    states: list[str | None] = [None] * n
+    sources: list[tuple[str, dict[int, PortMatch]]] = []
+    if "latitude" in parsed or "longitude" in parsed:
+        column = "latitude" if "latitude" in parsed else "longitude"
+        lat = (parsed["latitude"].array(pa.float64()) if "latitude" in parsed
+               else _nulls(n, pa.float64())).to_pylist()
+        lon = (parsed["longitude"].array(pa.float64()) if "longitude" in parsed
+               else _nulls(n, pa.float64())).to_pylist()
+        for i in range(n):
+            if (lat[i] is None) != (lon[i] is None):
+                v.add([i], column, "point.no_longitude" if lon[i] is None
+                      else "point.no_latitude")
+        rows = [i for i in range(n) if lat[i] is not None and lon[i] is not None]
+        pairs = sorted({(lat[i], lon[i]) for i in rows})
+        placed = dict(zip(pairs, places.resolve_points([p[0] for p in pairs],
+                                                       [p[1] for p in pairs])))
+        sources.append((column, {i: placed[(lat[i], lon[i])] for i in rows}))
+    if "location" in parsed:
+        results, indices = parsed["location"].results, parsed["location"].indices.to_pylist()
+        sources.append(("location", {i: results[k] for i, k in enumerate(indices)
+                                     if k is not None and results[k] is not None}))
+    known = known.to_pylist()
+    port_header = v.header("port") if "port" in v.cols else None
+    for column, matches in sources:
+        for i, m in matches.items():
+            if m.kind == "blank":
+                continue
+            port = known[i] or codes[i]
+            held = [p for p in v.checked.problems.get(i, ())
+                    if p.code == "port.ambiguous" and p.column == port_header]
+            if port is None and held:
+                if m.code in held[0].params.get("candidates", ()):
+                    held[0].suggestion = ctx.ports.names[m.code]
+            elif port is None:
+                if m.code or m.kind == "state":
+                    codes[i], states[i] = m.code, m.state
+                elif m.problem:
+                    v.add([i], column, m.problem, m.params, m.suggestion)
+            elif (m.code and m.code != port) or (m.candidates and port not in m.candidates):
+                v.add([i], column, "place.port_mismatch",
+                      {"column": v.header(column), "port": ctx.ports.names[port],
+                       "place": " or ".join(ctx.ports.names[c] for c in
+                                            ((m.code,) if m.code else m.candidates))})
+            elif m.kind == "state" and m.state != ctx.ports.states[port]:
+                v.add([i], column, "place.state_mismatch",
+                      {"column": v.header(column), "place": m.state,
+                       "state": ctx.ports.states[port]})
+            elif m.problem in _FAR:
+                v.add([i], column, m.problem, m.params, m.suggestion)
+    return pa.array(codes, pa.string()), pa.array(states, pa.string())
+
+
+def _blank_rows(table: Table, columns: ColumnMap) -> np.ndarray:
+    """Rows whose every cell is blank. Only rows with no incident type can be: the other
+    columns are checked for those alone."""
     n = table.n_rows
-    checked = Checked(table=table, columns=columns, date_order=date_order, total=n)
     blank = np.zeros(n, dtype=bool)
-    # Only rows with no incident type can be blank: check the other columns for those alone.
     candidates = _rows(pc.equal(pc.utf8_trim_whitespace(
         table.columns[columns.fields["incident_types"]]), ""))
     if len(candidates):
@@ -212,197 +372,55 @@ def validate(table: Table, *, date_order: str | None = None,
         for column in table.columns:
             empty = pc.equal(pc.utf8_trim_whitespace(column.take(picked)), "")
             blank[candidates] &= empty.to_numpy(zero_copy_only=False)
+    return blank
+
+
+def validate(table: Table, *, date_order: str | None = None,
+             column_overrides: dict[str, str] | None = None,
+             placeless: bool = False) -> Checked:
+    """Check every row of ``table``; raises ``FileRefused``/``DateOrderUnknown`` for the file.
+
+    ``placeless`` lets rows with neither a port nor a state load (the shipped public-reporting
+    set has four whose sources do not say where; they count everywhere but on the map)."""
+    columns = map_columns(table.header, column_overrides)
+    n = table.n_rows
+    checked = Checked(table=table, columns=columns, date_order=date_order, total=n)
+    blank = _blank_rows(table, columns)
     ragged = np.zeros(n, dtype=bool)
     width = len(table.header)
     for i, cells in table.ragged.items():
         ragged[i] = True
         blank[i] = False
-        where = "more" if len(cells) > width else "fewer"
-        checked.problems[i] = [Problem(
-            i + 2, "(row)", f"{len(cells)} cells",
-            f"This row has {len(cells)} cells but the header has {width} ({where}); a "
-            "delimiter or a quote is probably missing or extra in this row.")]
+        code = "row.too_many_cells" if len(cells) > width else "row.too_few_cells"
+        checked.problems[i] = [Problem(i + 2, "(row)", f"{len(cells)} cells", code,
+                                       {"cells": len(cells), "width": width})]
     checked.skipped = np.flatnonzero(blank).tolist()
     v = _Validator(checked, blank | ragged)
-    cols = v.cols
-    out: dict[str, pa.Array] = {}
 
-    # Dates: the day/month order is decided once per file.
+    # The day/month order is decided once per file.
     if date_order is None:
-        date_order = dates.decide_order(pc.unique(cols["date"]).to_pylist())
+        date_order = dates.decide_order(pc.unique(v.cols["date"]).to_pylist())
         checked.date_order = date_order
-
-    def parse_date(value):
-        try:
-            return dates.parse_date(value, date_order)
-        except (dates.DateProblem, dates.DateOrderUnknown) as exc:
-            raise _Bad(str(exc)) from None
-
-    parsed = v.map("date", parse_date)
-    out["date"] = parsed.array(pa.date32(), lambda r: r[0])
-    out["date_precision"] = parsed.array(pa.string(), lambda r: r[1])
-    if "date_precision" in cols:
-        def parse_precision(value):
-            key = value.strip().lower()
-            if key in ("", *dates.PRECISIONS):
-                return key
-            raise _Bad(f"'{value}' is not a precision: use day, month, year or unknown.")
-        wanted = v.map("date_precision", parse_precision).array(pa.string())
-        # A stated precision coarser than the written date lowers it; never the reverse.
-        lower = _rows(pc.and_(pc.is_in(wanted, value_set=pa.array(["month", "year"])),
-                              pc.not_equal(wanted, out["date_precision"])))
-        if len(lower):
-            values, precisions = out["date"].to_pylist(), out["date_precision"].to_pylist()
-            for i in lower:
-                values[i], precisions[i] = dates.coarsen(values[i], precisions[i],
-                                                         wanted[int(i)].as_py())
-            out["date"] = pa.array(values, pa.date32())
-            out["date_precision"] = pa.array(precisions, pa.string())
-
-    # Ports: by name or code; a blank port keeps the state.
-    index = PortIndex(ports())
-
-    def parse_port(value):
-        match = index.resolve(value)
-        if match.message:
-            raise _Bad(match.message, match.suggestion)
-        return match.code
-
-    by_name = v.map("port", parse_port).array(pa.string()) if "port" in cols else _nulls(n)
-    if "port_code" in cols:
-        def parse_code(value):
-            code = value.strip()
-            if not code:
-                return None
-            if code.isdigit() and code.zfill(4) in index.names:
-                return code.zfill(4)
-            raise _Bad(f"'{value}' is not a CBP port code on the US–Mexico border.")
-        by_code = v.map("port_code", parse_code).array(pa.string())
-        clash = _rows(pc.not_equal(by_name, by_code))
-        codes = by_code.to_pylist()
-        v.add(clash, "port", lambda i: f"The port name says {index.names[by_name[i].as_py()]} "
-              f"but the port code says {index.names[codes[i]]} ({codes[i]}).",
-              lambda i: index.names[codes[i]])
-    else:
-        by_code = _nulls(n)
-    port_code = pc.coalesce(by_code, by_name)
-    out["port_code"] = port_code
-    out["port_as_written"] = (pc.if_else(pc.equal(pc.utf8_trim_whitespace(cols["port"]), ""),
-                                         None, pc.utf8_trim_whitespace(cols["port"]))
-                              if "port" in cols else _nulls(n))
-
-    code_list = sorted(index.names)
-    port_state = pa.array([index.states[c] for c in code_list], pa.string()).take(
-        pc.index_in(port_code, value_set=pa.array(code_list, pa.string())))
-    if "state" in cols:
-        def parse_state(value):
-            if not value.strip():
-                return None
-            state = resolve_state(value)
-            if state is None:
-                raise _Bad(f"'{value}' is not a US border state: use {STATE_LIST}.")
-            return state
-        stated_state = v.map("state", parse_state).array(pa.string())
-        clash = _rows(pc.not_equal(stated_state, port_state))
-        v.add(clash, "state",
-              lambda i: f"{index.names[port_code[i].as_py()]} is in {port_state[i].as_py()}, "
-                        f"not {stated_state[i].as_py()}.",
-              lambda i: port_state[i].as_py())
-        out["state"] = pc.coalesce(port_state, stated_state)
-    else:
-        out["state"] = port_state
-
-    if "people_count" in cols:
-        def parse_count(value):
-            text = value.strip()
-            if not text:
-                return None
-            if _DOTTED_THOUSANDS.match(text):
-                whole = text.replace(".", "")
-                raise _Bad(f"'{value}' could be {int(text.split('.')[0])} people or "
-                           f"{int(whole):,} (a dot between thousands, as Spanish writes "
-                           f"them). Write the number with no dot: {int(whole)} or "
-                           f"{int(text.split('.')[0])}.", whole)
-            if not _COUNT.match(text):
-                raise _Bad(f"'{value}' is not a whole number of people (0 or more); "
-                           "leave it blank if unknown and explain in notes.")
-            number = int(text.split(".")[0].replace(",", ""))
-            if number > 100_000:
-                raise _Bad(f"{number:,} people in one incident is not plausible; check the cell.")
-            return number
-        out["people_count"] = v.map("people_count", parse_count).array(pa.int32())
-    else:
-        out["people_count"] = _nulls(n, pa.int32())
-
-    if "group_type" in cols:
-        def parse_group(value):
-            key = plain(value)
-            if not key:
-                return None
-            if key in GROUP_TYPES or key.replace(" ", "_") == "unaccompanied_minor":
-                return GROUP_TYPES.get(key, "unaccompanied_minor")
-            raise _Bad(f"'{value}' is not a group type: use individual, family, group or "
-                       "unaccompanied_minor (individual, familia, grupo, menor no acompañado).")
-        out["group_type"] = v.map("group_type", parse_group).array(pa.string())
-    else:
-        out["group_type"] = _nulls(n)
-
-    if "children" in cols:
-        def parse_children(value):
-            key = plain(value)
-            if key in CHILDREN:
-                return CHILDREN[key]
-            raise _Bad(f"'{value}' is not yes, no or unknown (sí, no, desconocido).")
-        out["children"] = v.map("children", parse_children).array(pa.string())
-    else:
-        out["children"] = pa.array(["unknown"] * n, pa.string())
-
-    lookup = _type_lookup()
-    allowed = ", ".join(e["code"] for e in incident_types())
-
-    def parse_types(value):
-        found, unknown = [], []
-        for token in re.split(r"[;|,\n]", value):
-            if not token.strip():
-                continue
-            code = lookup.get(_type_key(token))
-            if code is None:
-                unknown.append(token.strip())
-            elif code not in found:
-                found.append(code)
-        if unknown:
-            names = ", ".join(f"'{u}'" for u in unknown)
-            raise _Bad(f"Unknown incident type {names}. Allowed: {allowed} "
-                       "(or their English or Spanish labels), separated by ';'.")
-        if not found:
-            raise _Bad(f"No incident type. Use one or more of: {allowed}, separated by ';'.")
-        return found
-    out["incident_types"] = v.map("incident_types", parse_types).array(pa.list_(pa.string()))
-
-    for name in TEXT_FIELDS:
-        if name not in cols:
-            out[name] = _nulls(n)
+    ctx = Context.for_file(date_order)
+    read = fields.read()
+    parsed = {f.name: v.map(f.name, functools.partial(PARSERS[f.parser], field=f, ctx=ctx))
+              for f in read if f.parser not in COLUMN_CHECKED and f.name in v.cols}
+    out = {**_dates(v, parsed), **_place(v, parsed, ctx, n, placeless)}
+    for f in read:
+        if f.name in out or not f.sql:
             continue
-        text = pc.utf8_trim_whitespace(pc.replace_substring_regex(
-            pc.replace_substring_regex(cols[name], INVISIBLE, ""), ODD_SPACE, " "))
-        limit = MAX_TEXT[name]
-        too_long = _rows(pc.greater(pc.utf8_length(text), limit))
-        v.add(too_long, name, lambda i, t=text, nm=name, lim=limit:
-              f"This {nm} has {len(t[i].as_py()):,} characters; the limit is {lim:,}.")
-        if name == "source_url":
-            bad_url = pc.and_(pc.not_equal(text, ""), pc.invert(
-                pc.match_substring_regex(text, URL_PATTERN, ignore_case=True)))
-            v.add(_rows(bad_url), name, "A source URL must be a web address starting with "
-                  "http:// or https://, with no spaces.")
-        _check_mojibake(v, name, text)
-        if name in PERSONAL_FIELDS:
-            _check_personal(v, name, text)
-        out[name] = pc.if_else(pc.equal(text, ""), None, text)
+        if f.parser in COLUMN_CHECKED:
+            out[f.name] = _text(v, f, n)
+        elif f.name in parsed:
+            out[f.name] = parsed[f.name].array(ARROW_TYPES[f.sql])
+        else:
+            out[f.name] = pa.array([f.default] * n, ARROW_TYPES[f.sql]) \
+                if f.default is not None else _nulls(n, ARROW_TYPES[f.sql])
 
     keep = ~(blank | ragged)
     if checked.problems:
         keep[np.fromiter(checked.problems, dtype=np.int64)] = False
     checked.good_rows = np.flatnonzero(keep)
     mask = pa.array(keep)
-    checked.records = {name: values.filter(mask) for name, values in out.items()}
+    checked.records = {f.name: out[f.name].filter(mask) for f in fields.stored()}
     return checked

@@ -205,6 +205,40 @@ def type_legend(per_port: pd.DataFrame) -> go.Figure:
                    margin=dict(l=10, r=10, t=40, b=10))
 
 
+def size_legend(samples: list[dict], *, units: tuple[str, str], none: str,
+                coloured: bool = True, font_px: int = 14) -> go.Figure:
+    """The map's key: example circles drawn at the map's own pixel sizes (``samples`` from
+    ``maps.legend_sizes``), each with its value and unit (``units``: one, many), then the
+    white dot of a port with none (``none`` says so). Grey circles when colour says
+    something else (the most frequent type). The page writes the key's title above it."""
+    gap = max(8, font_px // 2)
+    rows = [(s["radius"], s["colour"] if coloured else [150, 150, 150, 220],
+             f"{s['value']:,} {units[0] if s['value'] == 1 else units[1]}") for s in samples]
+    rows.append((4, [255, 255, 255, 255], none))
+    largest = max(r for r, _, _ in rows)
+    heights = [max(2 * r, font_px * 1.3) + gap for r, _, _ in rows]
+    total = sum(heights)
+    ys, top = [], total
+    for height in heights:
+        ys.append(top - height / 2)
+        top -= height
+    fig = go.Figure(go.Scatter(
+        x=[0] * len(rows), y=ys, mode="markers", hoverinfo="skip",
+        marker=dict(size=[2 * r for r, _, _ in rows], sizemode="diameter", opacity=1,
+                    color=[f"rgba({c[0]},{c[1]},{c[2]},{c[3] / 255:.2f})" for _, c, _ in rows],
+                    line=dict(color="#282828", width=1))))
+    for y, (_, _, text) in zip(ys, rows):
+        fig.add_annotation(x=0, y=y, text=safe(text), showarrow=False, xanchor="left",
+                           xshift=largest + 10, font=dict(size=font_px, color="#222"))
+    # y in pixels (the height is fixed); the circles' column takes a fifth of the width.
+    fig.update_layout(
+        font=FONT, height=int(total + 8), showlegend=False, margin=dict(l=4, r=4, t=4, b=4),
+        plot_bgcolor="white", paper_bgcolor="white",
+        xaxis=dict(visible=False, range=[-0.25, 1], fixedrange=True),
+        yaxis=dict(visible=False, range=[0, total], fixedrange=True))
+    return fig
+
+
 def traffic_chart(frame: pd.DataFrame, start=None, end=None) -> go.Figure:
     """Northbound travelers per month (BTS); months with a hole are gaps, never zero."""
     title = "Northbound travelers per month (BTS)"

@@ -19,6 +19,12 @@ writer was stopped between its commit and its publish, and the reader publishes 
 itself, if no writer holds the lock. Publishing only ever reads the master: it copies the
 file (and the log) into the published folder and checks and completes the copy there.
 Nothing that only reads ever opens the master read-write.
+
+The incident tables are built from the field declarations (``garita.fields``). A database
+records its **schema version** in ``meta``; ``MIGRATIONS`` holds the ordered steps from
+each version to the next (version 1 is the first schema). A writer, a publish and a
+restore check a database against the schema of its own version, then apply the steps it
+lacks, in one transaction. Every change runs in ``with transaction(con):``.
 """
 
 from __future__ import annotations
@@ -32,10 +38,13 @@ import os
 import re
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import duckdb
+
+from garita import fields
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
@@ -46,7 +55,9 @@ RETRY_PUBLISH_SECONDS = 30
 HEADER_BYTES = 3 * 4096  # DuckDB's file header and its two database headers
 LOG = logging.getLogger("garita")
 
-SCHEMA = """
+# The tables whose columns do not come from the fields; ``schema_sql`` adds the incident
+# tables (``incidents``, ``incidents_rolled_back``, ``duplicate_rows``) from the fields.
+_TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 CREATE TABLE IF NOT EXISTS ports (
     port_code VARCHAR PRIMARY KEY, port_name VARCHAR NOT NULL, state VARCHAR NOT NULL,
@@ -62,29 +73,128 @@ CREATE TABLE IF NOT EXISTS batches (
     rows_skipped INTEGER NOT NULL, rows_rejected INTEGER NOT NULL,
     status VARCHAR NOT NULL CHECK (status IN ('active', 'rolled_back')),
     rolled_back_at TIMESTAMP, rolled_back_by VARCHAR);
-CREATE TABLE IF NOT EXISTS incidents (
-    incident_id VARCHAR NOT NULL, date DATE,
-    date_precision VARCHAR NOT NULL CHECK (date_precision IN ('day', 'month', 'year', 'unknown')),
-    port_code VARCHAR, port_as_written VARCHAR, state VARCHAR, people_count INTEGER,
-    group_type VARCHAR, children VARCHAR, nationality VARCHAR, incident_types VARCHAR[] NOT NULL,
-    outcome VARCHAR, summary VARCHAR, source VARCHAR, source_page VARCHAR, source_url VARCHAR,
-    notes VARCHAR, batch_id INTEGER NOT NULL, source_row INTEGER NOT NULL,
-    fingerprint VARCHAR NOT NULL);
-CREATE TABLE IF NOT EXISTS incidents_rolled_back AS SELECT * FROM incidents LIMIT 0;
 CREATE TABLE IF NOT EXISTS rejected_rows (
     batch_id INTEGER NOT NULL, source_row INTEGER NOT NULL, raw VARCHAR NOT NULL,
     problems VARCHAR NOT NULL);
-CREATE TABLE IF NOT EXISTS duplicate_rows AS
-    SELECT *, NULL::VARCHAR AS duplicate_of, NULL::INTEGER AS duplicate_of_batch
-    FROM incidents LIMIT 0;
 CREATE TABLE IF NOT EXISTS audit_log (
     logged_at TIMESTAMP NOT NULL, who VARCHAR NOT NULL, action VARCHAR NOT NULL, batch_id INTEGER,
     detail VARCHAR);
+"""
+_VIEWS = """
 CREATE OR REPLACE VIEW incidents_mapped AS
     SELECT i.*, p.port_name, p.latitude, p.longitude, p.field_office, p.mexican_city,
            p.state AS port_state
     FROM incidents i LEFT JOIN ports p USING (port_code);
 """
+# Columns of every incident table after the fields of the first schema: which batch and row
+# a record came from and its fingerprint (see ``fields.fingerprint_sql``).
+_BOOKKEEPING = (("batch_id", "INTEGER", "NOT NULL"), ("source_row", "INTEGER", "NOT NULL"),
+                ("fingerprint", "VARCHAR", "NOT NULL"))
+BOOKKEEPING_COLUMNS = tuple(name for name, _, _ in _BOOKKEEPING)
+_DUPLICATE_OF = (("duplicate_of", "VARCHAR", ""), ("duplicate_of_batch", "INTEGER", ""))
+INCIDENT_TABLES = ("incidents", "incidents_rolled_back", "duplicate_rows")
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One step from a schema version to the next; ``adds_field`` names the field whose
+    column it adds, and ``refingerprint`` says the stored fingerprints must be computed
+    again after it."""
+
+    name: str
+    apply: Callable[[duckdb.DuckDBPyConnection], None]
+    adds_field: str | None = None
+    refingerprint: bool = False
+
+
+def add_field(name: str) -> Migration:
+    """The step that adds a declared field's column to the incident tables (``ALTER TABLE
+    ADD COLUMN``; blank in the rows already there). A field that counts for duplicates
+    changes every fingerprint, so they are computed again."""
+    def apply(con: duckdb.DuckDBPyConnection) -> None:
+        declared = fields.field(name)
+        for table in INCIDENT_TABLES:
+            con.execute(f'ALTER TABLE {table} ADD COLUMN "{declared.name}" {declared.sql}')
+    return Migration(f"add the field {name}", apply, adds_field=name,
+                     refingerprint=fields.field(name).dedup)
+
+
+# Version 1 is Garita's first schema; step N brings a database from version N to N + 1.
+# Append only: never edit, reorder or remove a step once a database may have taken it.
+MIGRATIONS: list[Migration] = []
+
+
+def schema_version() -> int:
+    """The newest schema version: the one this Garita builds and brings databases to."""
+    return 1 + len(MIGRATIONS)
+
+
+def _incident_columns(version: int) -> tuple[list[tuple], list[tuple]]:
+    """The incident columns of schema ``version``, as (name, type, constraint): those of the
+    first schema, and those added by migrations since, in the order they were added (a
+    column added to a table goes last, so a fresh table puts them last too)."""
+    added = [m.adds_field for m in MIGRATIONS if m.adds_field]
+    added_by_then = [m.adds_field for m in MIGRATIONS[:version - 1] if m.adds_field]
+    first = [(f.name, f.sql, f.constraint) for f in fields.stored() if f.name not in added]
+    later = [(name, fields.field(name).sql, "") for name in added_by_then]
+    return first + list(_BOOKKEEPING), later
+
+
+def _table_sql(name: str, columns: list[tuple], constraints: bool = True) -> str:
+    body = ", ".join(f'"{column}" {kind}' + (f" {rule}" if rule and constraints else "")
+                     for column, kind, rule in columns)
+    return f"CREATE TABLE IF NOT EXISTS {name} ({body});"
+
+
+def schema_sql(version: int | None = None) -> str:
+    """The SQL that builds Garita's tables as they are at schema ``version`` (default: the
+    newest). Every statement may run again on a database that has them. The copies of
+    incidents (rolled back, duplicates) keep the columns without their constraints."""
+    first, later = _incident_columns(version or schema_version())
+    return "\n".join([
+        _TABLES,
+        _table_sql("incidents", first + later),
+        _table_sql("incidents_rolled_back", first + later, constraints=False),
+        _table_sql("duplicate_rows", first + list(_DUPLICATE_OF) + later, constraints=False),
+        _VIEWS])
+
+
+def stored_schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The schema version a database records; 1 for one made before versions were recorded
+    (a database with no ``meta`` table is not Garita's: ``schema_check`` says so)."""
+    try:
+        row = one(con, "SELECT value FROM meta WHERE key = 'schema_version'")
+    except duckdb.CatalogException:
+        return 1
+    return int(row[0]) if row else 1
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    """What brings a database to the newest schema: ``repairs`` (see ``schema_check``)
+    bring it to the schema of its recorded ``version``, then the migrations since."""
+
+    version: int
+    repairs: tuple = ()
+
+    @property
+    def needed(self) -> bool:
+        return bool(self.repairs) or self.version < schema_version()
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Run the block as one transaction: COMMIT at its end, ROLLBACK if it raises (the
+    exception goes on). DuckDB can commit nothing after a failed statement without saying
+    so: callers that must know recount after the block."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):  # the first error is the one to report
+            con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 class DatabaseProblem(RuntimeError):
@@ -234,9 +344,9 @@ def _check_writable(master: Path) -> None:
             raise DatabaseReadOnly(_read_only_message(master, path))
 
 
-def _ready_to_write(master: Path, create: bool) -> list | None:
+def _ready_to_write(master: Path, create: bool) -> Upgrade | None:
     """Refuse, before anything is written, a master that is missing, damaged or read-only;
-    returns the steps that bring an older schema forward (None: a new database)."""
+    returns what brings an older schema forward (None: a new database)."""
     if not master.exists():
         if not create or _last_copy(master):  # never make again empty what readers show
             raise DatabaseMissing(_missing_message(master))
@@ -256,11 +366,11 @@ def writer(master: Path, wait_seconds: float = 30.0, *,
     when the change is saved but the published copy could not be written.
     """
     with writer_lock(master, wait_seconds):
-        steps = _ready_to_write(master, create)
+        upgrade = _ready_to_write(master, create)
         con = _connect_master(master)
         try:
-            if steps is None or steps:
-                _migrate(con, steps or [])
+            if upgrade is None or upgrade.needed:
+                _migrate(con, upgrade)
             yield con
         finally:
             con.close()
@@ -391,16 +501,16 @@ def _audited(con: duckdb.DuckDBPyConnection) -> int:
     return one(con, "SELECT count(*) FROM audit_log")[0]
 
 
-def _inspect(master: Path) -> tuple[int, int, list]:
+def _inspect(master: Path) -> tuple[int, int, Upgrade]:
     """Open the master read-only and check it is whole and Garita's; returns its data
-    version, its audit count and the steps that bring an older schema forward."""
+    version, its audit count and what brings an older schema forward."""
     con = _connect_master(master, read_only=True)
     try:
         reason = _short_reason(con, master)
-        problems, steps = schema_check(con)
+        problems, upgrade = _plan(con)
         if reason or problems:
             raise DatabaseDamaged(_damaged_message(master, reason or "; ".join(problems)))
-        return data_version(con), _audited(con), steps
+        return data_version(con), _audited(con), upgrade
     except duckdb.Error as exc:
         raise DatabaseDamaged(_damaged_message(master, _why(exc))) from None
     finally:
@@ -430,13 +540,14 @@ def _publish_locked(master: Path) -> Path:
     stamp = _stamp(master)
     if stamp is None:
         raise DatabaseMissing(_missing_message(master))
-    version, audited, steps = _inspect(master)
+    version, audited, upgrade = _inspect(master)
     folder = published_dir(master)
     folder.mkdir(exist_ok=True)
     _remove_leftovers(folder)
     current = _current_pointer(master)
     if current and (current.get("version"), current.get("audited")) == (version, audited) \
-            and not steps and (folder / current["file"]).exists():
+            and current.get("schema", 1) == schema_version() and not upgrade.needed \
+            and (folder / current["file"]).exists():
         if current.get("master") != stamp:
             with contextlib.suppress(OSError):  # unrecorded, readers only check again
                 _write_pointer(folder, {**current, "master": stamp})
@@ -450,8 +561,8 @@ def _publish_locked(master: Path) -> Path:
         try:
             con = duckdb.connect(str(tmp))
             try:
-                if steps:
-                    _migrate(con, steps)
+                if upgrade.needed:
+                    _migrate(con, upgrade)
                 con.execute("CHECKPOINT")
                 reason = _short_reason(con, tmp)
             finally:
@@ -467,7 +578,7 @@ def _publish_locked(master: Path) -> Path:
         tmp.unlink(missing_ok=True)
         _wal(tmp).unlink(missing_ok=True)
     _write_pointer(folder, {"version": version, "audited": audited, "file": name,
-                            "master": stamp})
+                            "master": stamp, "schema": schema_version()})
     _prune(folder, keep=name)
     return folder / name
 
@@ -528,6 +639,7 @@ def published_file(master: Path, *, strict: bool = True) -> Path:
             raise DatabaseMissing(_missing_message(master))
         return folder / current["file"]
     if current is None or current.get("master") != stamp \
+            or current.get("schema", 1) != schema_version() \
             or not (folder / current["file"]).exists():
         _catch_up(master, stamp, strict)
         current = _current_pointer(master)
@@ -565,7 +677,7 @@ def _shape(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, tuple]]:
     return {name: (kind, tuple(columns.get(name, ()))) for name, kind in kinds.items()}
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=8)
 def _reference(schema: str) -> tuple[dict, dict[str, str], frozenset]:
     """A fresh database built from ``schema``: its shape, each table's CREATE, and the
     (table, column) pairs that have a default."""
@@ -581,9 +693,10 @@ def _reference(schema: str) -> tuple[dict, dict[str, str], frozenset]:
         con.close()
 
 
-def schema_check(con: duckdb.DuckDBPyConnection, schema: str = SCHEMA
+def schema_check(con: duckdb.DuckDBPyConnection, schema: str | None = None
                  ) -> tuple[list[str], list[tuple[str, tuple[str, ...]]]]:
-    """Compare every table and column of a database with a fresh one built from ``schema``.
+    """Compare every table and column of a database with a fresh one built from ``schema``
+    (default: the newest, ``schema_sql()``).
 
     Returns the problems that make it unusable (each says what differs), and the steps that
     bring an older Garita database forward: a table that came later is created empty, a
@@ -592,7 +705,7 @@ def schema_check(con: duckdb.DuckDBPyConnection, schema: str = SCHEMA
     not be blank are problems: loads would fail on them. Tables Garita does not know are
     left alone.
     """
-    want, _, defaults = _reference(schema)
+    want, _, defaults = _reference(schema or schema_sql())
     have = _shape(con)
     problems: list[str] = []
     steps: list[tuple[str, tuple[str, ...]]] = []
@@ -627,28 +740,54 @@ def schema_check(con: duckdb.DuckDBPyConnection, schema: str = SCHEMA
     return problems, steps
 
 
-def _migrate(con: duckdb.DuckDBPyConnection, steps, schema: str = SCHEMA) -> None:
-    """Bring a database to ``schema`` in one transaction (see ``schema_check``)."""
+def _plan(con: duckdb.DuckDBPyConnection, extra: str = ""
+          ) -> tuple[list[str], Upgrade]:
+    """What makes a database unusable, and what brings it to the newest schema: it is
+    checked against the schema of the version it records (plus ``extra`` tables)."""
+    version = stored_schema_version(con)
+    if version > schema_version():
+        return [f"its schema is version {version}, newer than this Garita knows "
+                f"({schema_version()}): use a newer Garita"], Upgrade(version)
+    problems, repairs = schema_check(con, schema_sql(version) + extra)
+    return problems, Upgrade(version, tuple(repairs))
+
+
+def _migrate(con: duckdb.DuckDBPyConnection, upgrade: Upgrade | None,
+             extra: str = "") -> None:
+    """Bring a database to the newest schema (plus ``extra`` tables) in one transaction and
+    record its version. ``upgrade`` None: a new database, built. Otherwise it is first
+    repaired to the schema of its version (see ``schema_check``), then the migrations it
+    lacks are applied in order."""
+    with transaction(con):
+        if upgrade is not None:
+            _upgrade(con, upgrade, extra)
+        con.execute(schema_sql() + extra)
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
+                    [str(schema_version())])
+
+
+def _upgrade(con: duckdb.DuckDBPyConnection, upgrade: Upgrade, extra: str) -> None:
+    schema = schema_sql(upgrade.version) + extra
     want, creates, _ = _reference(schema)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        rebuilds = [(table, columns) for table, columns in steps if columns]
-        if rebuilds:  # views are made again below, after their tables
-            for name, (kind, _) in want.items():
-                if kind == "view":
-                    con.execute(f'DROP VIEW IF EXISTS "{name}"')
-        for table, columns in rebuilds:
-            names = ", ".join(f'"{c}"' for c in columns)
-            con.execute(f'ALTER TABLE "{table}" RENAME TO "{table}__before_migration"')
-            con.execute(creates[table])
-            con.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} '
-                        f'FROM "{table}__before_migration"')
-            con.execute(f'DROP TABLE "{table}__before_migration"')
-        con.execute(schema)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    steps = MIGRATIONS[upgrade.version - 1:]
+    rebuilds = [(table, columns) for table, columns in upgrade.repairs if columns]
+    if rebuilds or steps:  # views are made again afterwards, over the new tables
+        for name, (kind, _) in want.items():
+            if kind == "view":
+                con.execute(f'DROP VIEW IF EXISTS "{name}"')
+    for table, columns in rebuilds:
+        names = ", ".join(f'"{c}"' for c in columns)
+        con.execute(f'ALTER TABLE "{table}" RENAME TO "{table}__before_migration"')
+        con.execute(creates[table])
+        con.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} '
+                    f'FROM "{table}__before_migration"')
+        con.execute(f'DROP TABLE "{table}__before_migration"')
+    con.execute(schema)  # tables that came later, at the database's version
+    for step in steps:
+        step.apply(con)
+    if any(step.refingerprint for step in steps):
+        for table in INCIDENT_TABLES:
+            con.execute(f"UPDATE {table} SET fingerprint = {fields.fingerprint_sql()}")
 
 
 def backup(master: Path, out: Path) -> int:
@@ -678,7 +817,7 @@ def _known_version(master: Path) -> int:
     return version
 
 
-def _prepare_restore(source: Path, candidate: Path, master: Path, schema: str) -> int:
+def _prepare_restore(source: Path, candidate: Path, master: Path, extra: str) -> int:
     """Copy a backup beside the master, check and bring it forward there, and give it a
     data version above any readers have seen; returns that version."""
     shutil.copyfile(source, candidate)
@@ -693,11 +832,11 @@ def _prepare_restore(source: Path, candidate: Path, master: Path, schema: str) -
         reason = _short_reason(con, candidate)
         if reason:
             raise ValueError(f"{source} is damaged ({reason}). Nothing was changed.")
-        problems, steps = schema_check(con, schema)
+        problems, upgrade = _plan(con, extra)
         if problems:
             raise ValueError(f"{source} is not a Garita database this version can restore: "
                              f"{'; '.join(problems)}. Nothing was changed.")
-        _migrate(con, steps, schema)
+        _migrate(con, upgrade, extra)
         version = max(_known_version(master), data_version(con)) + 1
         con.execute("INSERT OR REPLACE INTO meta VALUES ('data_version', ?), ('changed_at', ?)",
                     [str(version), time.strftime("%Y-%m-%d %H:%M:%S")])
@@ -718,12 +857,14 @@ def _move(source: Path, target: Path) -> None:
         _wal(target).unlink(missing_ok=True)
 
 
-def restore(master: Path, source: Path, *, schema: str = SCHEMA) -> int:
+def restore(master: Path, source: Path, *, extra: str = "") -> int:
     """Replace the database with a backup, then publish it; returns the new data version.
 
     The backup is copied beside the master and checked there: a whole DuckDB file whose
-    every table and column matches ``schema`` (an older Garita schema is brought forward,
-    anything else refused, see ``schema_check``). Only then is it swapped in; if anything
+    every table and column matches the schema of the version it records, plus ``extra``
+    (SQL of tables other parts of Garita create when first needed, such as the BTS
+    crossings); an older Garita's is brought forward, anything else refused (see
+    ``schema_check``). Only then is it swapped in; if anything
     fails after the swap, the previous master is put back. The replaced database is kept
     as ``<name>.before-restore`` until the next restore.
     """
@@ -734,7 +875,7 @@ def restore(master: Path, source: Path, *, schema: str = SCHEMA) -> int:
         for leftover in (candidate, _wal(candidate), kept, _wal(kept)):
             leftover.unlink(missing_ok=True)
         try:
-            version = _prepare_restore(source, candidate, master, schema)
+            version = _prepare_restore(source, candidate, master, extra)
         except BaseException:
             candidate.unlink(missing_ok=True)
             _wal(candidate).unlink(missing_ok=True)

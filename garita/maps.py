@@ -1,21 +1,36 @@
-"""pydeck maps from query results: the border line, every port, and incidents per port.
+"""pydeck maps from query results: the border region, every port, and incidents per port.
 
-The map must read with no basemap (no internet in a hearing room), so the border line,
-country and port labels are layers of their own. Incidents at one port share one point,
-sized by count; the browser receives one row per port, never one per incident.
+The map loads nothing from the internet (a hearing room may have none, and a visitor's
+browser should ask no third party for anything): place comes from layers shipped in
+``data/`` — state fills, rivers, the border line on top, and names of border cities. Incidents
+at one port share one circle, sized and coloured by count; the browser receives one row per
+port, never one per incident.
+
+The view is fitted to the width the map has on the screen (``Frame``), and every port with
+incidents gets a label placed so that none collide at that view: next to its circle when
+there is room, otherwise at the end of a leader line. Smaller circles are drawn over larger
+ones, so a port next to a busier one (Otay Mesa beside San Ysidro) stays visible and
+clickable.
+
+Colours are shared with the static images (``garita.images``): ``count_colour`` /
+``count_colours`` for the count scale and ``type_colour`` / ``TYPE_COLOURS`` for types.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from functools import lru_cache
 
 import pandas as pd
 import pydeck as pdk
 
+from garita.db import DATA_DIR
+from garita.i18n import t
 from garita.reference import BORDER_GEOJSON, incident_types, ports
 
+BASEMAP_DIR = DATA_DIR / "basemap"
 VIEW = pdk.ViewState(latitude=29.6, longitude=-107.2, zoom=4.2, min_zoom=3, max_zoom=12)
 FONT = "'DejaVu Sans, Helvetica, Arial, sans-serif'"
 # Distinct, colour-blind-aware colours for the 11 incident types (Okabe–Ito, Tol).
@@ -27,15 +42,190 @@ TYPE_COLOURS = {
     "denied_credible_fear_referral": [68, 119, 170], "detained_then_returned": [102, 51, 0],
     "other": [120, 120, 120],
 }
-COUNTRY_LABELS = pd.DataFrame([
-    {"text": "UNITED STATES", "longitude": -102.0, "latitude": 33.2},
-    {"text": "MÉXICO", "longitude": -105.0, "latitude": 27.6},
-])
-TOOLTIP = {"text": "{port_name}, {state} · {mexican_city}\n"
-                   "{incidents} incidents · {people} people\n"
-                   "Most frequent: {top_types}"}
-TOOLTIP_TRAFFIC = {"text": TOOLTIP["text"] + "\n{traffic}"}
+LAND = {"US": [238, 235, 226], "MX": [224, 231, 219]}  # muted: the circles carry the colour
+STATE_LINE = [255, 255, 255]
+RIVER = [124, 170, 205]
+BORDER = [55, 55, 55]
+CITY_TEXT = [120, 120, 120]
+COUNTRY_TEXT = [150, 150, 150]
+LABEL_TEXT = [25, 25, 25]
+LEADER = [60, 60, 60]
+# The border and its ports, with room north of it for labels (lon, lat).
+BORDER_BOUNDS = (-117.15, 25.5, -97.15, 33.3)
+LAND_BOUNDS = (-118.5, 24.5, -96.5, 35.5)  # the shipped state fills are clipped to this box
+COUNTRIES = (("UNITED STATES", -103.0, 33.9), ("MÉXICO", -105.6, 27.3))
+BOLD_WIDTH = 0.62    # average advance of a bold DejaVu Sans character, in ems (measured)
+REGULAR_WIDTH = 0.55
 
+
+@dataclass(frozen=True)
+class Frame:
+    """The map's size on the screen and the sizes of what is drawn in it, in CSS pixels."""
+
+    width: int = 820
+    height: int = 560
+    label_px: int = 15
+    city_px: int = 12
+    country_px: int = 14
+    min_radius: float = 6.0
+    max_radius: float = 30.0
+
+
+def frame_for(screen: dict | None, *, present: bool = False, crowd: int = 0) -> Frame:
+    """The frame for a map ``screen["width"]`` wide in a window ``screen["height"]`` tall
+    (what the browser reported; None before it has: a common desktop size is assumed),
+    with ``crowd`` ports to label.
+
+    The Present page's map fills the window below its headline, with text of at least
+    16 px; on a phone the circles and text are smaller so the whole border fits, and with
+    more than 14 labels smaller still and the map taller. No map is taller than the land
+    drawn at the zoom its width allows, unless its labels need the room.
+    """
+    width = int((screen or {}).get("width") or (1500 if present else 820))
+    window = int((screen or {}).get("height") or 900)
+    if present:
+        sizes = dict(label_px=20, city_px=16, country_px=20, min_radius=8, max_radius=40)
+        tallest, shortest = max(420, min(1400, window - 240)), 420
+    elif width < 600:
+        sizes = dict(label_px=14 if crowd <= 14 else 12, city_px=11, country_px=12,
+                     min_radius=5, max_radius=18)
+        shortest = 320 if crowd <= 14 else 420
+        tallest = max(shortest, min(640, round(window * 0.62)))
+    else:
+        sizes = {}
+        tallest, shortest = max(420, min(640, round(window * 0.62))), 420
+    height = tallest
+    if crowd <= 14:
+        zoom = _zoom_to_fit(width, None, sizes.get("max_radius", Frame.max_radius) + 8)
+        land = _world(0, LAND_BOUNDS[1], zoom)[1] - _world(0, LAND_BOUNDS[3], zoom)[1]
+        height = max(shortest, min(tallest, int(land)))
+    return Frame(width=width, height=height, **sizes)
+
+
+# --- projection: deck.gl's Web Mercator, a 512-pixel world at zoom 0 -------------------------
+
+def _world(lon: float, lat: float, zoom: float) -> tuple[float, float]:
+    scale = 512 * 2 ** zoom
+    y = math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+    return (lon + 180) / 360 * scale, (1 - y / math.pi) / 2 * scale
+
+
+def _lonlat(x: float, y: float, zoom: float) -> tuple[float, float]:
+    scale = 512 * 2 ** zoom
+    lat = math.degrees(2 * math.atan(math.exp(math.pi * (1 - 2 * y / scale))) - math.pi / 2)
+    return x / scale * 360 - 180, lat
+
+
+def _pixels(lon: float, lat: float, zoom: float) -> tuple[float, float]:
+    """Web Mercator pixel position at ``zoom`` (deck.gl's 512-pixel world)."""
+    return _world(lon, lat, zoom)
+
+
+def _zoom_to_fit(width: float, height: float | None, pad: float,
+                bounds: tuple = BORDER_BOUNDS) -> float:
+    west, south, east, north = bounds
+    x0, y0 = _world(west, north, 0)
+    x1, y1 = _world(east, south, 0)
+    zoom = math.log2(max(width - 2 * pad, 50) / (x1 - x0))
+    if height is not None:
+        zoom = min(zoom, math.log2(max(height - 2 * pad, 50) / (y1 - y0)))
+    return zoom
+
+
+def fit_view(frame: Frame, bounds: tuple = BORDER_BOUNDS) -> pdk.ViewState:
+    """The view that shows ``bounds`` (west, south, east, north) whole in ``frame``, with
+    room for the largest circle at either end, kept inside the shipped land layers where
+    they are taller than the frame."""
+    west, south, east, north = bounds
+    zoom = _zoom_to_fit(frame.width, frame.height, frame.max_radius + 8, bounds)
+    x0, y0 = _world(west, north, zoom)
+    x1, y1 = _world(east, south, zoom)
+    top, bottom = _world(0, LAND_BOUNDS[3], zoom)[1], _world(0, LAND_BOUNDS[1], zoom)[1]
+    centre = (y0 + y1) / 2
+    if bottom - top > frame.height:
+        centre = min(max(centre, top + frame.height / 2), bottom - frame.height / 2)
+    longitude, latitude = _lonlat((x0 + x1) / 2, centre, zoom)
+    return pdk.ViewState(longitude=round(longitude, 4), latitude=round(latitude, 4),
+                         zoom=round(zoom, 3), min_zoom=max(2.0, round(zoom - 1, 3)),
+                         max_zoom=10)
+
+
+class _Projection:
+    """Canvas pixels (origin top left) of a view in a frame, and back."""
+
+    def __init__(self, view: pdk.ViewState, frame: Frame):
+        self.zoom, self.frame = view.zoom, frame
+        self.cx, self.cy = _world(view.longitude, view.latitude, view.zoom)
+
+    def pixel(self, lon: float, lat: float) -> tuple[float, float]:
+        x, y = _world(lon, lat, self.zoom)
+        return x - self.cx + self.frame.width / 2, y - self.cy + self.frame.height / 2
+
+    def lonlat(self, x: float, y: float) -> list[float]:
+        lon, lat = _lonlat(x + self.cx - self.frame.width / 2,
+                           y + self.cy - self.frame.height / 2, self.zoom)
+        return [round(lon, 4), round(lat, 4)]
+
+
+# --- colour and size scales (shared with garita.images) --------------------------------------
+
+def count_colour(value: float, top: float) -> list[int]:
+    """Light orange for few to dark red for the most (``top``), as RGBA."""
+    share = math.sqrt(max(float(value), 0) / max(float(top or 1), 1.0))
+    return [int(253 - 75 * share), int(187 - 170 * share), int(132 - 100 * share), 220]
+
+
+def count_colours(values: pd.Series) -> list[list[int]]:
+    """``count_colour`` of each value, against the largest."""
+    top = float(values.max() or 1) if len(values) else 1.0
+    return [count_colour(v, top) for v in values]
+
+
+def type_colour(code: str) -> list[int]:
+    """The colour of an incident type (grey for an unknown code), as RGB."""
+    return list(TYPE_COLOURS.get(code, [90, 90, 90]))
+
+
+def radius(value: float, top: float, smallest: float = 7.0, largest: float = 34.0) -> float:
+    """Circle radius in pixels: ``largest`` for ``top``, at least ``smallest``, the area
+    above the smallest circle growing with the value."""
+    share = math.sqrt(max(float(value), 0) / max(float(top or 1), 1.0))
+    return smallest + (largest - smallest) * share
+
+
+def _radius(values: pd.Series, smallest: float = 7.0, largest: float = 34.0) -> pd.Series:
+    top = max(float(values.max() or 1), 1.0) if len(values) else 1.0
+    return values.map(lambda v: radius(v, top, smallest, largest))
+
+
+def _count_colour(values: pd.Series) -> list[list[int]]:
+    return count_colours(values)
+
+
+def legend_sizes(values: pd.Series, frame: Frame = Frame()) -> list[dict]:
+    """Example circles for the size legend, largest first: the largest value, about a
+    quarter of it (rounded) and the smallest above zero, each with the radius and count
+    colour it has on the map in ``frame``."""
+    top = float(values.max()) if len(values) else 0.0
+    if top <= 0:
+        return []
+    samples = {top, float(values[values > 0].min())}
+    quarter = _round_nicely(top / 4)
+    if min(samples) < quarter < top:
+        samples.add(quarter)
+    return [{"value": int(v), "radius": round(radius(v, top, frame.min_radius,
+                                                     frame.max_radius), 1),
+             "colour": count_colour(v, top)} for v in sorted(samples, reverse=True)]
+
+
+def _round_nicely(value: float) -> float:
+    if value < 1:
+        return 0
+    digits = 10 ** int(math.log10(value))
+    return round(value / digits) * digits
+
+
+# --- shipped layers ------------------------------------------------------------------------
 
 @lru_cache(maxsize=1)
 def border_paths() -> list[dict]:
@@ -51,123 +241,426 @@ def border_paths() -> list[dict]:
     return paths
 
 
-def type_label(code: str) -> str:
-    labels = {t["code"]: t["label_en"] for t in incident_types()}
-    return labels.get(code, code)
+def _read_basemap(name: str) -> list[dict]:
+    text = (BASEMAP_DIR / name).read_text(encoding="utf-8")
+    return json.loads(text)["features"]
 
 
-def _radius(values: pd.Series) -> pd.Series:
-    """Pixel radius by area: the largest port is 34 px, any port with incidents at least 7."""
-    top = max(float(values.max() or 1), 1.0)
-    return values.map(lambda v: 7 + 27 * math.sqrt(max(float(v), 0) / top))
+@lru_cache(maxsize=1)
+def state_fills() -> tuple[dict, ...]:
+    """One row per polygon of the ten border states: ``polygon`` (rings) and ``fill``."""
+    rows = []
+    for feature in _read_basemap("states.geojson"):
+        geometry = feature["geometry"]
+        polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" \
+            else [geometry["coordinates"]]
+        for rings in polygons:
+            rows.append({"polygon": rings, "fill": LAND[feature["properties"]["country"]]})
+    return tuple(rows)
 
 
-def _count_colour(values: pd.Series) -> list[list[int]]:
-    top = max(float(values.max() or 1), 1.0)
-    out = []
-    for v in values:
-        share = math.sqrt(max(float(v), 0) / top)
-        out.append([int(253 - 75 * share), int(187 - 170 * share), int(132 - 100 * share), 220])
-    return out
+@lru_cache(maxsize=1)
+def state_lines() -> tuple[dict, ...]:
+    """Boundaries between states of the same country (the international one is the border
+    line itself, drawn from its own, more exact, source)."""
+    import shapely
+    from shapely.geometry import shape
 
+    features = _read_basemap("states.geojson")
+    shapes = [(f["properties"]["country"], shape(f["geometry"])) for f in features]
+    paths = []
+    for i, (country, first) in enumerate(shapes):
+        for other_country, second in shapes[i + 1:]:
+            if country != other_country:
+                continue
+            shared = shapely.line_merge(first.boundary.intersection(second.boundary))
+            for line in getattr(shared, "geoms", [shared]):
+                if line.geom_type == "LineString" and line.length > 0:
+                    paths.append({"path": [[round(x, 2), round(y, 2)]
+                                           for x, y in line.simplify(0.01).coords]})
+    return tuple(paths)
+
+
+@lru_cache(maxsize=1)
+def river_paths() -> tuple[dict, ...]:
+    """The Rio Grande and the Colorado as paths."""
+    paths = []
+    for feature in _read_basemap("rivers.geojson"):
+        geometry = feature["geometry"]
+        lines = geometry["coordinates"] if geometry["type"] == "MultiLineString" \
+            else [geometry["coordinates"]]
+        paths += [{"path": line} for line in lines]
+    return tuple(paths)
+
+
+@lru_cache(maxsize=1)
+def cities() -> tuple[dict, ...]:
+    """Cities to name for orientation, most populous first: ``name``, ``country``,
+    ``longitude``, ``latitude``."""
+    rows = [{"name": f["properties"]["name"], "country": f["properties"]["country"],
+             "population": f["properties"]["population"],
+             "longitude": f["geometry"]["coordinates"][0],
+             "latitude": f["geometry"]["coordinates"][1]}
+            for f in _read_basemap("cities.geojson")]
+    return tuple(sorted(rows, key=lambda row: -row["population"]))
+
+
+# --- labels that do not collide ------------------------------------------------------------
+
+Box = tuple[float, float, float, float]
+NEAR = ((-90, "middle", "bottom"), (90, "middle", "top"), (0, "start", "center"),
+        (180, "end", "center"), (-45, "start", "bottom"), (-135, "end", "bottom"),
+        (45, "start", "top"), (135, "end", "top"))
+# Leader lines prefer to go north, into the United States, where there is more room.
+ANGLES = (-90, -75, -105, -60, -120, -45, -135, -30, -150, -15, -165, 0, 180, 15, 165, 30, 150,
+          45, 135, 60, 120, 75, 105, 90)
+REACH = (14, 24, 36, 50, 66, 84, 104, 128, 156, 188, 224, 264, 310, 360)
+CLEARANCE = 6  # pixels between a leader's label and another port's circle
+# Where a city name may go, in its own widths (dx) and heights (dy, away from the border).
+CONTEXT_SHIFTS = ((0, 0), (0, 1), (-0.5, 1), (0.5, 1), (0, 2), (-0.5, 2), (0.5, 2), (0, 3),
+                  (0, -1))
+
+
+def _box(x: float, y: float, width: float, height: float, anchor: str,
+         baseline: str) -> Box:
+    left = {"start": x, "middle": x - width / 2, "end": x - width}[anchor]
+    top = {"top": y, "center": y - height / 2, "bottom": y - height}[baseline]
+    return left, top, left + width, top + height
+
+
+def _boxes_meet(a: Box, b: Box, pad: float = 2) -> bool:
+    return not (a[2] + pad <= b[0] or b[2] + pad <= a[0] or a[3] + pad <= b[1]
+                or b[3] + pad <= a[1])
+
+
+def _circle_meets_box(x: float, y: float, r: float, box: Box) -> bool:
+    dx = max(box[0] - x, 0, x - box[2])
+    dy = max(box[1] - y, 0, y - box[3])
+    return math.hypot(dx, dy) < r
+
+
+def _segment_distance(px: float, py: float, a: tuple, b: tuple) -> float:
+    (ax, ay), (bx, by) = a, b
+    length = (bx - ax) ** 2 + (by - ay) ** 2
+    share = 0 if length == 0 else max(0, min(1, ((px - ax) * (bx - ax) + (py - ay) * (by - ay))
+                                             / length))
+    return math.hypot(px - ax - share * (bx - ax), py - ay - share * (by - ay))
+
+
+def _segments_cross(a: tuple, b: tuple, c: tuple, d: tuple) -> bool:
+    def side(p, q, r):
+        return (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
+    return (side(a, b, c) * side(a, b, d) < 0) and (side(c, d, a) * side(c, d, b) < 0)
+
+
+def _segment_meets_box(a: tuple, b: tuple, box: Box) -> bool:
+    """Whether the segment a–b passes through the box (Liang–Barsky clipping)."""
+    low, high = 0.0, 1.0
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    for p, q in ((-dx, a[0] - box[0]), (dx, box[2] - a[0]), (-dy, a[1] - box[1]),
+                 (dy, box[3] - a[1])):
+        if p == 0:
+            if q < 0:
+                return False
+            continue
+        share = q / p
+        if p < 0:
+            low = max(low, share)
+        else:
+            high = min(high, share)
+        if low > high:
+            return False
+    return True
+
+
+def _alignment(angle: float) -> tuple[str, str]:
+    dx, dy = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+    anchor = "start" if dx > 0.35 else "end" if dx < -0.35 else "middle"
+    baseline = "bottom" if dy < -0.35 else "top" if dy > 0.35 else "center"
+    return anchor, baseline
+
+
+class _Layout:
+    """Places text boxes on the canvas so that none meet each other, a circle, a dot or a
+    leader line, and no leader line crosses another or passes over another port."""
+
+    def __init__(self, frame: Frame, circles: list[tuple], dots: list[tuple]):
+        self.frame, self.circles, self.dots = frame, circles, dots
+        self.boxes: list[Box] = []
+        self.leaders: list[tuple] = []
+
+    def inside(self, box: Box, margin: float = 3) -> bool:
+        return (box[0] >= margin and box[1] >= margin and box[2] <= self.frame.width - margin
+                and box[3] <= self.frame.height - margin)
+
+    def conflicts(self, box: Box, leader: tuple | None = None, own: tuple | None = None,
+                  enough: float = math.inf) -> float:
+        """How much the box (and its leader line, if any) would collide with; counting
+        stops once it reaches ``enough``."""
+        count = 0 if self.inside(box) else 10
+        checks = [
+            (5, self.boxes, lambda placed: _boxes_meet(box, placed)),
+            (3, self.circles, lambda c: _circle_meets_box(c[0], c[1], c[2] + 1, box)),
+            (1, self.dots, lambda c: _circle_meets_box(c[0], c[1], c[2] + 1, box)),
+            (3, self.leaders, lambda line: _segment_meets_box(line[0], line[1], box)),
+        ]
+        if own is not None:  # a label next to another port's circle reads as its label
+            clearance = CLEARANCE if leader is not None else self.frame.label_px
+            checks.append((2, self.circles, lambda c: c[:2] != own[:2] and _circle_meets_box(
+                c[0], c[1], c[2] + clearance, box)))
+        if leader is not None:
+            a, b = leader
+            # A line through another circle reads as that port's, unless it starts inside it.
+            crossed = [c for c in self.circles
+                       if c[:2] != own[:2] and math.hypot(c[0] - a[0], c[1] - a[1]) > c[2]]
+            checks += [
+                (3, self.boxes, lambda placed: _segment_meets_box(a, b, placed)),
+                (2, self.leaders, lambda line: _segments_cross(a, b, line[0], line[1])),
+                (2, crossed, lambda c: _segment_distance(c[0], c[1], a, b) < c[2] + 2),
+                (1, self.dots, lambda c: _segment_distance(c[0], c[1], a, b) < c[2] + 2),
+            ]
+        for weight, things, meets in checks:
+            for thing in things:
+                if count >= enough:
+                    return count
+                if meets(thing):
+                    count += weight
+        return count
+
+    def place(self, box: Box, leader: tuple | None = None) -> None:
+        self.boxes.append(box)
+        if leader is not None:
+            self.leaders.append(leader)
+
+    def port_label(self, x: float, y: float, r: float, text: str) -> dict:
+        """The best place for a port's label: next to the circle if free, else at the end of
+        the shortest free leader line; if nowhere is free, the place that collides least."""
+        width = BOLD_WIDTH * self.frame.label_px * len(text) + 6
+        height = self.frame.label_px * 1.15
+        best, best_cost = None, math.inf
+        candidates = [(angle, r + 3, anchor, baseline, False)
+                      for angle, anchor, baseline in NEAR]
+        candidates += [(angle, r + reach, *_alignment(angle), True)
+                       for reach in REACH for angle in ANGLES]
+        for angle, distance, anchor, baseline, leads in candidates:
+            ax = x + distance * math.cos(math.radians(angle))
+            ay = y + distance * math.sin(math.radians(angle))
+            box = _box(ax, ay, width, height, anchor, baseline)
+            leader = ((x, y), (ax, ay)) if leads else None
+            cost = self.conflicts(box, leader, own=(x, y, r), enough=best_cost) \
+                + (0.5 if leads else 0)
+            if cost < best_cost:
+                best, best_cost = (ax, ay, anchor, baseline, box, leader), cost
+            if cost <= 0.5:
+                break
+        ax, ay, anchor, baseline, box, leader = best
+        self.place(box, leader)
+        return {"x": ax, "y": ay, "anchor": anchor, "baseline": baseline,
+                "leader": leader is not None}
+
+    def context_label(self, x: float, y: float, text: str, px: int, south: bool) -> tuple | None:
+        """A centred place near (x, y) for a city or country name, or None if none is free.
+        Names south of the border move down first (away from it), others up."""
+        width, height = REGULAR_WIDTH * px * len(text) + 4, px * 1.15
+        away = 1 if south else -1
+        for dx, dy in CONTEXT_SHIFTS:
+            cx, cy = x + dx * width, y + away * dy * height
+            box = _box(cx, cy, width, height, "middle", "center")
+            if self.conflicts(box) == 0:
+                self.place(box)
+                return cx, cy
+        return None
+
+
+# --- the deck ------------------------------------------------------------------------------
 
 class CompactDeck(pdk.Deck):
     """A Deck whose JSON has no indentation: a third of the bytes sent to the browser."""
 
     def to_json(self) -> str:
-        return json.dumps(json.loads(super().to_json()), separators=(",", ":"))
+        from pydeck.bindings.json_tools import default_serialize
+
+        return json.dumps(self, sort_keys=True, default=default_serialize,
+                          separators=(",", ":"))
 
 
 def traffic_text(row) -> str:
     """'Northbound travelers 29.6 M · 0.24 incidents per million', or why there is no rate."""
     travelers = row.get("travelers")
     if travelers is None or travelers != travelers:
-        return "No BTS traffic for this port"
-    text = f"Northbound travelers {travelers / 1e6:,.1f} M"
+        return t("No BTS traffic for this port")
+    text = t("Northbound travelers {n} M", n=f"{travelers / 1e6:,.1f}")
     if row.get("traffic_complete"):
-        return text + f" · {row['per_million']:.2f} incidents per million"
-    return text + " · traffic incomplete: no rate"
+        return text + " · " + t("{rate} incidents per million",
+                                rate=f"{row['per_million']:.2f}")
+    return text + " · " + t("traffic incomplete: no rate")
+
+
+def tooltip(traffic: bool = False) -> dict:
+    """The hover text: a template of row fields (text, never HTML)."""
+    text = ("{port_name}, {state} · {mexican_city}\n"
+            + t("{incidents} incidents · {people} people")
+            + "\n" + t("Most frequent:") + " {top_types}")
+    return {"text": text + ("\n{traffic}" if traffic else "")}
+
+
+def port_from_selection(selection) -> str | None:
+    """The port code of the circle or dot clicked on the map, if any."""
+    objects = (selection or {}).get("objects") or {}
+    for layer in ("incidents", "ports"):
+        chosen = objects.get(layer) or []
+        if chosen:
+            return str(chosen[0]["port_code"])
+    return None
+
+
+def _label_text(name: str, value: float) -> str:
+    return f"{name} {int(value):,}"
 
 
 def incident_deck(per_port: pd.DataFrame, *, colour_by: str = "count",
-                  measure: str = "incidents", zoom: float | None = None,
-                  traffic: bool = False) -> pdk.Deck:
-    """The map: border, all ports, and a sized circle per port with incidents.
+                  measure: str = "incidents", frame: Frame | None = None,
+                  traffic: bool = False, selected: str | None = None) -> pdk.Deck:
+    """The map: state fills, rivers, the border line, city names, every port, a sized circle
+    per port with incidents and a label for each, fitted to ``frame``.
 
-    ``zoom`` opens closer for a wide map (the presentation page); labels are placed for it.
+    ``selected`` (a port code) is ringed. The deck names no map provider or style: the
+    browser loads no tiles.
     """
-    view = VIEW if zoom is None else pdk.ViewState(latitude=VIEW.latitude,
-                                                   longitude=VIEW.longitude, zoom=zoom,
-                                                   min_zoom=3, max_zoom=12)
-    all_ports = pd.DataFrame([{
+    frame = frame or Frame()
+    view = fit_view(frame)
+    project = _Projection(view, frame)
+    every = pd.DataFrame([{
         "port_code": p["port_code"], "port_name": p["port_name"], "state": p["state"],
         "mexican_city": p["mexican_city"], "latitude": p["latitude"],
-        "longitude": p["longitude"], "incidents": 0, "people": 0, "top_types": "none",
+        "longitude": p["longitude"], "incidents": 0, "people": 0, "top_types": t("none"),
         "traffic": "",
     } for p in ports()])
     hits = per_port.copy()
+    quiet = every[~every["port_code"].isin(hits["port_code"])] if not hits.empty else every
+    labels, leaders = [], []
+    dots = [(*project.pixel(lon, lat), 4) for lon, lat in
+            zip(quiet["longitude"], quiet["latitude"])]
     if not hits.empty:
-        all_ports = all_ports[~all_ports["port_code"].isin(hits["port_code"])]
-        hits["radius"] = _radius(hits["value"])
+        hits["radius"] = _radius(hits["value"], frame.min_radius, frame.max_radius).round(1)
         if colour_by == "type":
-            hits["colour"] = [TYPE_COLOURS.get(t, [90, 90, 90]) + [225] for t in hits["top_type"]]
+            hits["colour"] = [type_colour(code) + [225] for code in hits["top_type"]]
         else:
-            hits["colour"] = _count_colour(hits["value"])
+            hits["colour"] = count_colours(hits["value"])
         hits["top_types"] = hits["top_types"].fillna("").map(readable_types)
-        hits["label"] = hits["port_name"] + " " + hits["value"].astype(int).astype(str)
-        offsets = place_labels(hits, zoom=view.zoom)
-        hits["label"] = [label if o else "" for label, o in zip(hits["label"], offsets)]
-        hits["offset"] = [o or [0, 0] for o in offsets]
         hits["people"] = hits["people"].astype(int)
         hits["incidents"] = hits["incidents"].astype(int)
         hits["traffic"] = [traffic_text(r) for r in hits.to_dict("records")] if traffic \
             else ""
+        # Largest first, so smaller circles are drawn, and picked, over larger ones.
+        hits = hits.sort_values(["radius", "port_code"], ascending=[False, True])
+        circles = [(*project.pixel(lon, lat), r) for lon, lat, r in
+                   zip(hits["longitude"], hits["latitude"], hits["radius"])]
+        layout = _Layout(frame, circles, dots)
+        by_value = hits.assign(_x=[c[0] for c in circles], _y=[c[1] for c in circles])
+        by_value = by_value.sort_values(["value", "port_name"], ascending=[False, True])
+        for row in by_value.to_dict("records"):
+            text = _label_text(row["port_name"], row["value"])
+            spot = layout.port_label(row["_x"], row["_y"], row["radius"], text)
+            at = [row["longitude"], row["latitude"]]
+            if spot["leader"]:
+                end = project.lonlat(spot["x"], spot["y"])
+                leaders.append({"path": [at, end]})
+                position, offset = end, [0, 0]
+            else:
+                position = at
+                offset = [round(spot["x"] - row["_x"]), round(spot["y"] - row["_y"])]
+            labels.append({"port_code": row["port_code"], "text": text, "position": position,
+                           "offset": offset, "anchor": spot["anchor"],
+                           "baseline": spot["baseline"]})
         hits = hits[["port_code", "port_name", "state", "mexican_city", "latitude",
                      "longitude", "incidents", "people", "top_types", "radius", "colour",
-                     "label", "offset", "traffic"]]
+                     "traffic"]]
+    else:
+        layout = _Layout(frame, [], dots)
+    context = _context_labels(layout, project, frame)
     layers = [
+        pdk.Layer("SolidPolygonLayer", list(state_fills()), id="states",
+                  get_polygon="polygon", get_fill_color="fill", pickable=False),
+        pdk.Layer("PathLayer", list(state_lines()), id="state_lines", get_path="path",
+                  get_color=STATE_LINE, width_units="'pixels'", get_width=1.2,
+                  pickable=False),
+        pdk.Layer("PathLayer", list(river_paths()), id="rivers", get_path="path",
+                  get_color=RIVER, width_units="'pixels'", get_width=1.6, pickable=False),
         pdk.Layer("PathLayer", border_paths(), id="border", get_path="path",
-                  get_color=[60, 60, 60, 230], width_units="'pixels'", get_width=2,
-                  pickable=False),
-        pdk.Layer("TextLayer", COUNTRY_LABELS, id="countries",
-                  get_position=["longitude", "latitude"], get_text="text", get_size=15,
-                  get_color=[130, 130, 130, 200], character_set="'auto'", font_family=FONT,
-                  pickable=False),
-        pdk.Layer("ScatterplotLayer", all_ports, id="ports", get_position=["longitude",
-                  "latitude"], get_radius=4, radius_units="'pixels'",
-                  get_fill_color=[255, 255, 255, 255], get_line_color=[70, 70, 70, 255],
-                  stroked=True, line_width_min_pixels=1, pickable=True),
+                  get_color=BORDER + [235], width_units="'pixels'",
+                  get_width=2.5 if frame.label_px >= 18 else 2, pickable=False),
+        pdk.Layer("TextLayer", context["cities"], id="cities", get_position="position",
+                  get_text="text", get_size=frame.city_px, get_color=CITY_TEXT,
+                  character_set="'auto'", font_family=FONT, pickable=False),
+        pdk.Layer("TextLayer", context["countries"], id="countries", get_position="position",
+                  get_text="text", get_size=frame.country_px, get_color=COUNTRY_TEXT,
+                  character_set="'auto'", font_family=FONT, font_weight=600, pickable=False),
+        pdk.Layer("ScatterplotLayer", quiet, id="ports",
+                  get_position=["longitude", "latitude"], get_radius=4,
+                  radius_units="'pixels'", get_fill_color=[255, 255, 255, 255],
+                  get_line_color=[70, 70, 70, 255], stroked=True, line_width_min_pixels=1,
+                  pickable=True),
     ]
     if not hits.empty:
+        layers.append(pdk.Layer(
+            "ScatterplotLayer", hits, id="incidents", get_position=["longitude", "latitude"],
+            get_radius="radius", radius_units="'pixels'", get_fill_color="colour",
+            get_line_color=[40, 40, 40, 255], stroked=True, line_width_min_pixels=1,
+            pickable=True, auto_highlight=True))
+    chosen = every[every["port_code"] == selected]
+    if selected and not chosen.empty:
+        ring = (hits[hits["port_code"] == selected]["radius"].tolist() or [4])[0] + 4
+        layers.append(pdk.Layer(
+            "ScatterplotLayer", chosen[["port_code", "longitude", "latitude"]].assign(r=ring),
+            id="selected", get_position=["longitude", "latitude"], get_radius="r",
+            radius_units="'pixels'", filled=False, stroked=True,
+            get_line_color=[0, 90, 200, 255], line_width_min_pixels=3, pickable=False))
+    if labels:
         layers += [
-            pdk.Layer("ScatterplotLayer", hits, id="incidents",
-                      get_position=["longitude", "latitude"], get_radius="radius",
-                      radius_units="'pixels'", get_fill_color="colour",
-                      get_line_color=[40, 40, 40, 255], stroked=True,
-                      line_width_min_pixels=1, pickable=True, auto_highlight=True),
-            pdk.Layer("TextLayer", hits, id="labels", get_position=["longitude", "latitude"],
-                      get_text="label", get_size=13, get_color=[25, 25, 25, 255],
-                      get_pixel_offset="offset", character_set="'auto'", font_family=FONT,
-                      font_weight=600,
-                      outline_width=2, outline_color=[255, 255, 255, 255],
-                      font_settings={"sdf": True}, pickable=False),
+            pdk.Layer("PathLayer", leaders, id="leaders", get_path="path",
+                      get_color=LEADER + [230], width_units="'pixels'", get_width=1.3,
+                      pickable=False),
+            # a dot where each leader line starts: which circle it belongs to, in a cluster
+            pdk.Layer("ScatterplotLayer", [{"position": row["path"][0]} for row in leaders],
+                      id="leader_starts", get_position="position", get_radius=2.5,
+                      radius_units="'pixels'", get_fill_color=LEADER + [255],
+                      pickable=False),
+            pdk.Layer("TextLayer", labels, id="labels", get_position="position",
+                      get_text="text", get_size=frame.label_px, get_color=LABEL_TEXT,
+                      get_pixel_offset="offset", get_text_anchor="anchor",
+                      get_alignment_baseline="baseline", character_set="'auto'",
+                      font_family=FONT, font_weight=600, outline_width=3,
+                      outline_color=[255, 255, 255, 255], font_settings={"sdf": True},
+                      pickable=False),
         ]
-    return CompactDeck(layers=layers, initial_view_state=view,
-                       tooltip=TOOLTIP_TRAFFIC if traffic else TOOLTIP,
-                    map_provider="carto", map_style=pdk.map_styles.CARTO_LIGHT_NO_LABELS)
+    return CompactDeck(layers=layers, initial_view_state=view, map_provider=None,
+                       tooltip=tooltip(traffic))
 
 
-def _pixels(lon: float, lat: float, zoom: float) -> tuple[float, float]:
-    """Web Mercator pixel position at ``zoom`` (deck.gl's 512-pixel world)."""
-    scale = 512 * 2 ** zoom
-    y = math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
-    return (lon + 180) / 360 * scale, (1 - y / math.pi) / 2 * scale
+def _context_labels(layout: _Layout, project: _Projection, frame: Frame) -> dict:
+    """Country and city names where they fit around the port labels (placed first)."""
+    countries, named = [], []
+    for text, lon, lat in COUNTRIES:
+        x, y = project.pixel(lon, lat)
+        spot = layout.context_label(x, y, t(text), frame.country_px, south=lat < 30)
+        if spot:
+            countries.append({"text": t(text), "position": project.lonlat(*spot)})
+    for city in cities():
+        x, y = project.pixel(city["longitude"], city["latitude"])
+        spot = layout.context_label(x, y, city["name"], frame.city_px,
+                                    south=city["country"] == "MX")
+        if spot:
+            named.append({"text": city["name"], "position": project.lonlat(*spot)})
+    return {"countries": countries, "cities": named}
 
 
 def place_labels(hits: pd.DataFrame, zoom: float = VIEW.zoom) -> list[list[int]]:
-    """Pixel offsets that keep labels apart at the opening zoom: above, below, right or left
-    of the circle, biggest ports first; a label with no free place is hidden (offset far
-    away is not used: it gets an empty string instead)."""
+    """Pixel offsets that keep labels apart at ``zoom``: above, below, right or left of the
+    circle, biggest ports first; a label with no free place gets None (not shown).
+
+    Used by the static images; the interactive map uses leader lines instead (``_Layout``).
+    """
     placed: list[tuple[float, float, float, float]] = []
     circles = [(*_pixels(lon, lat, zoom), r) for lon, lat, r in
                zip(hits["longitude"], hits["latitude"], hits["radius"])]
@@ -190,10 +683,15 @@ def place_labels(hits: pd.DataFrame, zoom: float = VIEW.zoom) -> list[list[int]]
     return offsets
 
 
+def type_label(code: str) -> str:
+    labels = {row["code"]: row["label_en"] for row in incident_types()}
+    return labels.get(code, code)
+
+
 def readable_types(text: str) -> str:
     """'turned_away (3), other (1)' with labels instead of codes."""
     parts = []
     for part in filter(None, text.split(", ")):
         code, _, count = part.partition(" (")
         parts.append(f"{type_label(code)} ({count}" if count else type_label(code))
-    return ", ".join(parts) or "none"
+    return ", ".join(parts) or t("none")

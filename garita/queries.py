@@ -12,7 +12,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from garita import db
+from garita import db, fields
 from garita.filters import Filters, month_span
 
 MEASURES = {"incidents": "count(*)", "people": "coalesce(sum(people_count), 0)"}
@@ -40,8 +40,28 @@ def _measure(measure: str) -> str:
     return MEASURES[measure]
 
 
+# Where the export layout puts the port's name and place, from the ports table.
+_EXPORT_AFTER = {"port_code": ("p.port_name",), "state": ("p.latitude", "p.longitude")}
+
+
+def _export_columns() -> str:
+    """The public fields in declaration order, each as an export shows it (the date as
+    precise as known, lists joined by ';'), the port's name and place, then the batch."""
+    columns = []
+    for f in fields.public():
+        if f.name == "date":
+            columns.append(f"{DATE_AS_KNOWN.replace('date', 'i.date')} AS date_as_known")
+        elif f.sql == "VARCHAR[]":
+            columns.append(f"array_to_string(i.{f.name}, ';') AS {f.name}")
+        else:
+            columns.append(f"i.{f.name}")
+        columns += _EXPORT_AFTER.get(f.name, ())
+    return ", ".join([*columns, "i.batch_id"])
+
+
 def export_rows(con, filters: Filters, limit: int | None = None, offset: int = 0) -> pd.DataFrame:
-    """The filtered incidents in the export layout, oldest first, unknown dates last."""
+    """The filtered incidents in the export layout (the public fields, see
+    ``_export_columns``), oldest first, unknown dates last."""
     where, params = filters.where()
     page = ""
     if limit is not None:
@@ -51,11 +71,7 @@ def export_rows(con, filters: Filters, limit: int | None = None, offset: int = 0
         WITH chosen AS (
             SELECT * FROM incidents WHERE {where}
             ORDER BY date NULLS LAST, incident_id{page})
-        SELECT i.incident_id, {DATE_AS_KNOWN.replace("date", "i.date")} AS date_as_known,
-               i.date_precision, i.port_code, p.port_name, i.state, p.latitude, p.longitude,
-               i.people_count, i.group_type, i.children, i.nationality,
-               array_to_string(i.incident_types, ';') AS incident_types, i.outcome,
-               i.summary, i.source, i.source_url, i.batch_id
+        SELECT {_export_columns()}
         FROM chosen i LEFT JOIN ports p USING (port_code)
         ORDER BY i.date NULLS LAST, i.incident_id""", params
     ).rename(columns={"date_as_known": "date"})

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from garita import auth, db, queries
+from garita import auth, db, fields, queries
 from garita.filters import Filters
 from garita.i18n import t
 
@@ -123,25 +123,28 @@ def incident_table(frame, height: int | None = None) -> None:
             lambda n: "—" if pd.isna(n) else f"{int(n):,}"),
         nationality=frame["nationality"].fillna("—"))
     # Short columns first and the long summary last, so the source and its link are on
-    # screen at 1440 px without scrolling sideways.
+    # screen at 1440 px without scrolling sideways. Headers are the fields' labels.
+    label = {f.name: f.label for f in fields.public()}
+    label["port_name"] = fields.field("port").label
     st.dataframe(
         shown[["date", "port_name", "state", "incident_types", "people_count", "nationality",
                "source", "source_url", "summary", "incident_id"]],
         hide_index=True, width="stretch", height=height or "auto",
         column_config={
-            "date": st.column_config.TextColumn(t("Date"), help=t("As precise as known"),
+            "date": st.column_config.TextColumn(label["date"], help=t("As precise as known"),
                                                 width=100),
-            "port_name": st.column_config.TextColumn(t("Port"), width=110),
-            "state": st.column_config.TextColumn(t("State"), width=55),
-            "incident_types": st.column_config.TextColumn(t("Types"), width=220),
+            "port_name": st.column_config.TextColumn(label["port_name"], width=110),
+            "state": st.column_config.TextColumn(label["state"], width=55),
+            "incident_types": st.column_config.TextColumn(label["incident_types"], width=220),
             "people_count": st.column_config.TextColumn(
-                t("People"), help=t("— where the source gives no count"), width="small"),
-            "nationality": st.column_config.TextColumn(t("Nationality"), width=100),
-            "source": st.column_config.TextColumn(t("Source"), width=200),
-            "source_url": st.column_config.LinkColumn(t("Link"), display_text=t("open"),
-                                                      width=60),
-            "summary": st.column_config.TextColumn(t("Summary"), width="large"),
-            "incident_id": t("Id"),
+                label["people_count"], help=t("— where the source gives no count"),
+                width="small"),
+            "nationality": st.column_config.TextColumn(label["nationality"], width=100),
+            "source": st.column_config.TextColumn(label["source"], width=200),
+            "source_url": st.column_config.LinkColumn(label["source_url"],
+                                                      display_text=t("open"), width=60),
+            "summary": st.column_config.TextColumn(label["summary"], width="large"),
+            "incident_id": label["incident_id"],
         })
 
 

@@ -1,11 +1,33 @@
-"""Map: incidents per port of entry on the border line, with the incidents of a clicked port."""
+"""Map: incidents per port of entry on the border line, with the incidents of a clicked port.
+
+The clicked port lives in the URL (``?port_detail=2504``), so a shared link reopens its list.
+"""
 
 import streamlit as st
 
 from garita import charts, maps, queries, ui
 from garita.i18n import t
+from garita.reference import ports
+
+PORT_NAMES = {p["port_code"]: p["port_name"] for p in ports()}
+
+
+def remember_port() -> None:
+    """Keep the port clicked on the map in the URL; clicking off every port forgets it."""
+    code = maps.port_from_selection(st.session_state["map"].selection)
+    if code:
+        st.query_params["port_detail"] = code
+    else:
+        st.query_params.pop("port_detail", None)
+
+
+def forget_port() -> None:
+    st.query_params.pop("port_detail", None)
+
 
 filters = ui.filters()
+detail = st.query_params.get("port_detail")
+detail = detail if detail in PORT_NAMES else None
 left, right = st.columns([3, 1])
 with right:
     measure = st.segmented_control(t("Size by"), ["incidents", "people"], default="incidents",
@@ -20,31 +42,42 @@ per_port = ui.ask(queries.by_port_with_traffic if with_traffic else queries.by_p
                   measure)
 unmapped = ui.ask(queries.unmapped_count, filters)
 with left:
-    deck = maps.incident_deck(per_port, colour_by=colour, measure=measure,
-                              traffic=with_traffic)
-    event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object",
-                            key="map", height=560,
-                            alt=t("Map of the US–Mexico border with {n} ports of entry that "
-                                  "have documented incidents.", n=len(per_port)))
+    frame = maps.frame_for(ui.screen_size("map_screen"), crowd=len(per_port))
+    deck = maps.incident_deck(per_port, colour_by=colour, measure=measure, frame=frame,
+                              traffic=with_traffic, selected=detail)
+    st.pydeck_chart(deck, on_select=remember_port, selection_mode="single-object", key="map",
+                    height=frame.height,
+                    alt=t("Map of the US–Mexico border with {n} ports of entry that "
+                          "have documented incidents.", n=len(per_port)))
     if unmapped:
         st.info(t("{n} incidents have no port of entry; they are in every count and chart, "
                   "but not on the map.", n=unmapped))
 with right:
     if per_port.empty:
         st.write(t("No incidents match these filters."))
-    elif colour == "type":
-        st.plotly_chart(charts.type_legend(per_port), width="stretch",
-                        config={"displayModeBar": False})
     else:
-        st.caption(ui.md("Circle area grows with the number of {m}; darker means more. "
-                         "Largest: {name} ({n}).", m=t(measure),
-                         name=per_port.iloc[0]["port_name"], n=int(per_port.iloc[0]["value"])))
-        st.caption(t("White dots: ports with none matching the filters."))
+        st.markdown(f"**{ui.md('Circle area: {m}', m=t(measure))}**"
+                    + ("  \n" + t("darker means more") if colour == "count" else ""))
+        st.plotly_chart(
+            charts.size_legend(
+                maps.legend_sizes(per_port["value"], frame),
+                units=(t("incident"), t("incidents")) if measure == "incidents"
+                else (t("person"), t("people")),
+                none=t("none matching"), coloured=colour == "count"),
+            width="stretch", config={"displayModeBar": False, "staticPlot": True},
+            key="size_legend")
+        if colour == "type":
+            st.plotly_chart(charts.type_legend(per_port), width="stretch",
+                            config={"displayModeBar": False})
 
-selected = (event.selection.objects.get("incidents") or [None])[0] if event else None
-if selected:
-    st.subheader(ui.md("Incidents at {port}", port=selected["port_name"]))
-    ui.incident_table(ui.ask(queries.export_rows, filters.only_port(selected["port_code"])))
+if detail:
+    st.subheader(ui.md("Incidents at {port}", port=PORT_NAMES[detail]))
+    rows = ui.ask(queries.export_rows, filters.only_port(detail))
+    if rows.empty:
+        st.write(t("No incidents at this port match these filters."))
+    else:
+        ui.incident_table(rows)
+    st.button(t("Show all ports"), on_click=forget_port, key="all_ports")
 else:
     st.subheader(t("Ports with incidents"))
     st.caption(t("Click a port on the map to list its incidents here."))

@@ -5,7 +5,7 @@ import datetime as dt
 
 import streamlit as st
 
-from garita import brief, images, maps, queries, ui, words
+from garita import brief, charts, exports, images, maps, queries, ui, words
 from garita.i18n import t
 
 filters = ui.filters()
@@ -13,8 +13,20 @@ numbers = ui.ask(queries.headline, filters)
 per_port = ui.ask(queries.by_port, filters, "incidents")
 st.markdown(f"## {ui.plain(words.sentence(numbers, filters, names=per_port['port_name']))}")
 st.caption(ui.plain(words.describe(filters)) + " · " + t("documented, not a rate"))
-st.pydeck_chart(maps.incident_deck(per_port, zoom=5.15), height=720,
-                alt=t("Map of documented incidents at ports of entry."))
+map_column, key_column = st.columns([4, 1])
+with map_column:  # the map fills the window below the headline, whatever the screen
+    frame = maps.frame_for(ui.screen_size("present_screen"), present=True,
+                           crowd=len(per_port))
+    st.pydeck_chart(maps.incident_deck(per_port, frame=frame), height=frame.height,
+                    alt=t("Map of documented incidents at ports of entry."))
+if not per_port.empty:
+    key_column.markdown(f"#### {t('Circle area: {m}', m=t('incidents'))}\n\n"
+                        + t("darker means more"))
+    key_column.plotly_chart(
+        charts.size_legend(maps.legend_sizes(per_port["incidents"], frame),
+                           units=(t("incident"), t("incidents")), none=t("none matching"),
+                           font_px=frame.label_px),
+        width="stretch", config={"displayModeBar": False, "staticPlot": True})
 if numbers["no_port"]:
     note = (t("1 more incident has no port of entry: counted, not mapped.")
             if numbers["no_port"] == 1 else
@@ -41,11 +53,14 @@ def _png(name: str):
     return make
 
 
+# The address of this very view: the page's URL (no query) plus the filters in it. Read
+# now: the download's callback runs where st.context no longer knows the page.
+address = brief.view_address(st.context.url, {key: st.query_params.get_all(key)
+                                              for key in st.query_params})
+
+
 def _brief() -> bytes:
     cited, n_cited = ui.ask(queries.sources, filters, 100_000)
-    # The address of this very view: the page's URL (no query) plus the filters in it.
-    address = brief.view_address(st.context.url, {key: st.query_params.get_all(key)
-                                                  for key in st.query_params})
     try:
         return brief.make_brief(data=_data(), filters=filters, url=address, sources=cited,
                                 n_sources=n_cited, made=dt.datetime.now(),
@@ -57,12 +72,12 @@ def _brief() -> bytes:
 
 st.subheader(t("To hand over"))
 st.download_button(t("One-page brief (PDF, US Letter)"), _brief,
-                   file_name=images.file_name("brief", filters, numbers, "pdf"),
+                   file_name=exports.download_name(filters, "brief", "pdf"),
                    mime="application/pdf", type="primary", key="brief")
 columns = st.columns(len(images.IMAGES))
 for column, (name, label) in zip(columns, images.IMAGES.items()):
     column.download_button(t("{what} (PNG)", what=t(label)), _png(name),
-                           file_name=images.file_name(label, filters, numbers, "png"),
+                           file_name=exports.download_name(filters, label, "png"),
                            mime="image/png", key=f"png_{name}")
 st.caption(t("Images are 1600 px wide or more, with the title, legend, filters in words, "
              "source note and date; they need Chromium on the server."))

@@ -101,7 +101,9 @@ cols[4].metric(t("With problems"), report.rejected)
 
 if report.problems:
     st.subheader(t("Problems"))
-    st.dataframe(pd.DataFrame([p.as_dict() for p in report.problems]).fillna(""),
+    st.dataframe(pd.DataFrame([p.as_dict() for p in report.problems],
+                              columns=["row", "column", "value", "message", "suggestion"]
+                              ).fillna(""),
                  hide_index=True,
                  width="stretch",
                  column_config={"row": t("Row"), "column": t("Column"), "value": t("Value"),

@@ -128,8 +128,10 @@ def test_present_page_hands_over_a_brief_and_a_map_image(server):
         pdf = Path(pdf_download.value.path()).read_bytes()
         (out / "brief-from-app.pdf").write_bytes(pdf)
         reader = pypdf.PdfReader(io.BytesIO(pdf))
-        assert len(reader.pages) == 1
-        assert sentence.split(" incidents")[0] in reader.pages[0].extract_text()
+        first = reader.pages[0].extract_text()
+        assert sentence.split(" incidents")[0] in first
+        assert reader.pages[1].extract_text().startswith("Sources")
+        assert f"{server}/present?states=TX" in "".join(first.split())  # the view's address
         with page.expect_download(timeout=120_000) as png_download:
             page.get_by_role("button", name="Map (PNG)").click()
         png = Path(png_download.value.path()).read_bytes()

@@ -32,7 +32,9 @@ def test_load_json_has_the_documented_shape(cli, built_db):
     assert report["status"] == "loaded" and isinstance(report["batch_id"], int)
     assert report["rows"] == {"total": 12, "loaded": 1, "duplicate": 0, "skipped": 1,
                               "rejected": 10}
-    assert set(report["problems"][0]) == {"row", "column", "value", "message", "suggestion"}
+    assert set(report["problems"][0]) == {"row", "column", "value", "code", "params",
+                                          "message", "suggestion"}
+    assert report["problems"][0]["code"] == "port.unknown"
     assert read(built_db, "SELECT source FROM batches WHERE batch_id = ?",
                 [report["batch_id"]]) == [("Test clinic",)]
 

@@ -49,11 +49,15 @@ def test_oidc_counts_only_with_an_allowlist():
                                ).is_staff_email("a@X.org ")
 
 
-def test_anonymous_without_configuration_gets_no_upload_and_is_told_how(app):
+def test_anonymous_without_configuration_gets_no_upload_and_no_setup_details(app):
+    """Visitors learn at most that staff sign-in is off; how to configure it is in the
+    README, not on a public page."""
     at = app("sources")
     assert not at.exception
     assert len(at.get("file_uploader")) == 0
-    assert any("secrets.toml" in i.value for i in at.info)
+    assert any("Staff sign-in is off" in c.value for c in at.caption)
+    shown = " ".join(e.value for e in [*at.markdown, *at.info, *at.caption, *at.warning])
+    assert "secrets.toml" not in shown and "hash-password" not in shown
 
 
 def test_anonymous_asking_for_the_upload_page_gets_no_uploader(app, password_hash):

@@ -59,7 +59,7 @@ def hostile_csv() -> bytes:
         writer.writerow([f"2019-03-{day:02d}", "Hidalgo", "turned_away", text,
                          " ".join(MARKUP.values()), text, f"https://evil.example/{day}",
                          text, text])
-    writer.writerow(["2019-03-20", "Hidalgo " + MARKUP["image"], "turned_away", "Honduras",
+    writer.writerow(["2019-03-20", "Nowhere Bridge " + MARKUP["image"], "turned_away", "Honduras",
                      "port as written", "", "", "", ""])
     return buffer.getvalue().encode()
 
@@ -150,7 +150,11 @@ def test_hostile_nationalities_in_the_url_reach_markdown_only_escaped(hostile_db
         assert raw == [], f"{kind} reaches Markdown unescaped: {raw}"
         # The filters in words quote each nationality, escaped, and read as typed.
         assert any(ui.plain(text) in b for b in bodies), kind
+    from garita import reference
+
     for body in bodies:
+        if body.strip() == reference.data_readme().strip():  # the project's own text
+            continue
         assert "](" not in ESCAPE.sub("", body), body
 
 
