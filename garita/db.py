@@ -817,6 +817,19 @@ def _known_version(master: Path) -> int:
     return version
 
 
+def _read_every_block(con: duckdb.DuckDBPyConnection) -> None:
+    """Read every row of every table, so DuckDB checks each block's checksum: a backup with
+    damaged data is refused before it replaces anything (raises ``duckdb.Error``)."""
+    tables = [name for (name,) in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
+        "AND table_schema = 'main'").fetchall()]
+    for name in tables:
+        quoted = '"' + name.replace('"', '""') + '"'
+        reader = con.execute(f"SELECT * FROM {quoted}").to_arrow_reader(65_536)
+        for _ in reader:
+            pass
+
+
 def _prepare_restore(source: Path, candidate: Path, master: Path, extra: str) -> int:
     """Copy a backup beside the master, check and bring it forward there, and give it a
     data version above any readers have seen; returns that version."""
@@ -832,6 +845,7 @@ def _prepare_restore(source: Path, candidate: Path, master: Path, extra: str) ->
         reason = _short_reason(con, candidate)
         if reason:
             raise ValueError(f"{source} is damaged ({reason}). Nothing was changed.")
+        _read_every_block(con)
         problems, upgrade = _plan(con, extra)
         if problems:
             raise ValueError(f"{source} is not a Garita database this version can restore: "

@@ -311,3 +311,23 @@ def test_a_restore_that_fails_after_the_swap_puts_the_previous_database_back(bui
     assert "put back" in result.stderr and "chmod u+w" in result.stderr
     assert batch_ids(built_db) == [2, 1]
     assert load_text(built_db, rows("later")).status == "loaded"
+
+
+def test_a_backup_with_damaged_data_blocks_is_refused_and_changes_nothing(built_db, tmp_path):
+    """The hostile battery's find: random bytes inside a table's data (not a cut-short file)
+    used to restore, then fail every read with a checksum error."""
+    backup = tmp_path / "damaged-backup.duckdb"
+    db.backup(built_db, backup)
+    con = duckdb.connect(str(backup), read_only=True)
+    block = con.execute("SELECT max(block_id) FROM pragma_storage_info('incidents') "
+                        "WHERE persistent").fetchone()[0]
+    size = con.execute("SELECT block_size FROM pragma_database_size()").fetchone()[0]
+    con.close()
+    with open(backup, "r+b") as handle:
+        handle.seek(db.HEADER_BYTES + block * size + 64)
+        handle.write(b"\xa5" * 4096)
+    before = built_db.read_bytes()
+    with pytest.raises(ValueError, match="damaged"):
+        db.restore(built_db, backup)
+    assert built_db.read_bytes() == before
+    assert read(built_db, "SELECT count(*) FROM incidents") == [(57,)]
