@@ -50,13 +50,19 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
 DEFAULT_DB = DATA_DIR / "garita.duckdb"
 DB_ENV = "GARITA_DB"
-KEEP_PUBLISHED = 3
+KEEP_PUBLISHED = 3  # the newest copies always kept, whatever the retention settings
+# How long earlier data versions stay reachable (``?version=N``): copies older than
+# GARITA_KEEP_DAYS days, then the oldest beyond GARITA_KEEP_MB megabytes in all, are removed;
+# the current copy never is. Of several copies of one version only the newest is kept.
+KEEP_DAYS_ENV, KEEP_MB_ENV = "GARITA_KEEP_DAYS", "GARITA_KEEP_MB"
+DEFAULT_KEEP_DAYS, DEFAULT_KEEP_MB = 365, 2048
 RETRY_PUBLISH_SECONDS = 30
 HEADER_BYTES = 3 * 4096  # DuckDB's file header and its two database headers
 LOG = logging.getLogger("garita")
 
 # The tables whose columns do not come from the fields; ``schema_sql`` adds the incident
-# tables (``incidents``, ``incidents_rolled_back``, ``duplicate_rows``) from the fields.
+# tables (``incidents``, ``incidents_rolled_back``, ``duplicate_rows``) from the fields and
+# the batch ledger (``batches``) from ``_LEDGER`` and the columns migrations added to it.
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 CREATE TABLE IF NOT EXISTS ports (
@@ -65,14 +71,6 @@ CREATE TABLE IF NOT EXISTS ports (
     mexican_city VARCHAR, aliases VARCHAR, source VARCHAR);
 CREATE TABLE IF NOT EXISTS incident_types (
     code VARCHAR PRIMARY KEY, label_en VARCHAR NOT NULL, label_es VARCHAR NOT NULL);
-CREATE TABLE IF NOT EXISTS batches (
-    batch_id INTEGER PRIMARY KEY, file_name VARCHAR, sha256 VARCHAR NOT NULL,
-    loaded_at TIMESTAMP NOT NULL, loaded_by VARCHAR NOT NULL, source VARCHAR,
-    encoding VARCHAR, delimiter VARCHAR, date_order VARCHAR,
-    rows_total INTEGER NOT NULL, rows_loaded INTEGER NOT NULL, rows_duplicate INTEGER NOT NULL,
-    rows_skipped INTEGER NOT NULL, rows_rejected INTEGER NOT NULL,
-    status VARCHAR NOT NULL CHECK (status IN ('active', 'rolled_back')),
-    rolled_back_at TIMESTAMP, rolled_back_by VARCHAR);
 CREATE TABLE IF NOT EXISTS rejected_rows (
     batch_id INTEGER NOT NULL, source_row INTEGER NOT NULL, raw VARCHAR NOT NULL,
     problems VARCHAR NOT NULL);
@@ -92,6 +90,17 @@ _BOOKKEEPING = (("batch_id", "INTEGER", "NOT NULL"), ("source_row", "INTEGER", "
                 ("fingerprint", "VARCHAR", "NOT NULL"))
 BOOKKEEPING_COLUMNS = tuple(name for name, _, _ in _BOOKKEEPING)
 _DUPLICATE_OF = (("duplicate_of", "VARCHAR", ""), ("duplicate_of_batch", "INTEGER", ""))
+# The batch ledger of the first schema; later columns come from ``add_columns`` steps.
+_LEDGER = (
+    ("batch_id", "INTEGER", "PRIMARY KEY"), ("file_name", "VARCHAR", ""),
+    ("sha256", "VARCHAR", "NOT NULL"), ("loaded_at", "TIMESTAMP", "NOT NULL"),
+    ("loaded_by", "VARCHAR", "NOT NULL"), ("source", "VARCHAR", ""),
+    ("encoding", "VARCHAR", ""), ("delimiter", "VARCHAR", ""), ("date_order", "VARCHAR", ""),
+    ("rows_total", "INTEGER", "NOT NULL"), ("rows_loaded", "INTEGER", "NOT NULL"),
+    ("rows_duplicate", "INTEGER", "NOT NULL"), ("rows_skipped", "INTEGER", "NOT NULL"),
+    ("rows_rejected", "INTEGER", "NOT NULL"),
+    ("status", "VARCHAR", "NOT NULL CHECK (status IN ('active', 'rolled_back'))"),
+    ("rolled_back_at", "TIMESTAMP", ""), ("rolled_back_by", "VARCHAR", ""))
 INCIDENT_TABLES = ("incidents", "incidents_rolled_back", "duplicate_rows")
 
 
@@ -105,6 +114,8 @@ class Migration:
     apply: Callable[[duckdb.DuckDBPyConnection], None]
     adds_field: str | None = None
     refingerprint: bool = False
+    creates: str = ""  # SQL of the tables and views it adds, part of the schema from then on
+    adds_columns: tuple[tuple[str, str, str], ...] = ()  # (table, column, type), not fields'
 
 
 def add_field(name: str) -> Migration:
@@ -119,9 +130,67 @@ def add_field(name: str) -> Migration:
                      refingerprint=fields.field(name).dedup)
 
 
+def add_columns(table: str, *columns: tuple[str, str], refingerprint: bool = False
+                ) -> Migration:
+    """The step that adds columns (name, type; blank in the rows already there) to a table
+    that does not come from the fields, such as the batch ledger (``_LEDGER``)."""
+    def apply(con: duckdb.DuckDBPyConnection) -> None:
+        for name, kind in columns:
+            con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {kind}')
+    return Migration(f"add {', '.join(name for name, _ in columns)} to {table}", apply,
+                     refingerprint=refingerprint,
+                     adds_columns=tuple((table, name, kind) for name, kind in columns))
+
+
+def add_tables(name: str, sql: str) -> Migration:
+    """The step that adds tables and views (``sql``: statements that may run again); they
+    are part of the schema of every version after it."""
+    return Migration(name, lambda con: con.execute(sql), creates=sql)
+
+
+# Staff decisions on possible matches (``garita.matches``), keyed by fingerprints, which
+# survive re-loads and rollbacks: ``a_key < b_key``. ``match_groups`` joins incidents decided
+# "same" (transitively) and names each group's primary, the member of the earliest batch;
+# ``incidents_counted`` is every incident but the other members: what public numbers count.
+MATCH_SQL = """
+CREATE TABLE IF NOT EXISTS match_decisions (
+    a_key VARCHAR NOT NULL, b_key VARCHAR NOT NULL, decision VARCHAR NOT NULL
+        CHECK (decision IN ('same', 'different')),
+    decided_by VARCHAR NOT NULL, decided_at TIMESTAMP NOT NULL, PRIMARY KEY (a_key, b_key));
+CREATE OR REPLACE VIEW match_groups AS
+    WITH RECURSIVE linked AS (
+        SELECT a_key AS x, b_key AS y FROM match_decisions
+        WHERE decision = 'same' AND a_key IN (SELECT fingerprint FROM incidents)
+          AND b_key IN (SELECT fingerprint FROM incidents)),
+    edges AS (SELECT x, y FROM linked UNION SELECT y, x FROM linked),
+    reach(node, other) AS (
+        SELECT x, x FROM edges
+        UNION
+        SELECT r.node, e.y FROM reach r JOIN edges e ON e.x = r.other)
+    SELECT r.node AS fingerprint,
+           arg_min(r.other, (i.batch_id, i.source_row)) AS primary_key,
+           count(*) AS members
+    FROM reach r JOIN incidents i ON i.fingerprint = r.other GROUP BY r.node;
+CREATE OR REPLACE VIEW incidents_counted AS
+    SELECT * FROM incidents WHERE fingerprint NOT IN (
+        SELECT fingerprint FROM match_groups WHERE fingerprint <> primary_key);
+"""
+
 # Version 1 is Garita's first schema; step N brings a database from version N to N + 1.
 # Append only: never edit, reorder or remove a step once a database may have taken it.
-MIGRATIONS: list[Migration] = []
+MIGRATIONS: list[Migration] = [add_tables("possible matches: decisions, groups, counted",
+                                          MATCH_SQL),
+    # What staff chose for a batch (JSON): how headers were read (header -> field, '' for
+    # not used), values for every row (field -> value), replacements ([{field, value,
+    # new}]); the header signature that offers the mapping again; rows edited in the app.
+    # And a row with its source's own id becomes that source's record: the fingerprints
+    # are computed again (``fields.fingerprint_sql``).
+    add_columns("batches", ("header_signature", "VARCHAR"), ("mapping", "VARCHAR"),
+                ("batch_values", "VARCHAR"), ("replacements", "VARCHAR"),
+                ("rows_edited", "INTEGER"), refingerprint=True),
+    # The tool's own record id (Kobo ``_uuid``, Ushahidi post number) and every link of a
+    # link cell (``source_url`` is the first).
+    add_field("record_id"), add_field("source_urls")]
 
 
 def schema_version() -> int:
@@ -146,6 +215,12 @@ def _table_sql(name: str, columns: list[tuple], constraints: bool = True) -> str
     return f"CREATE TABLE IF NOT EXISTS {name} ({body});"
 
 
+def _ledger_columns(version: int) -> list[tuple]:
+    """The batch ledger's columns at schema ``version``, as (name, type, constraint)."""
+    return list(_LEDGER) + [(name, kind, "") for step in MIGRATIONS[:version - 1]
+                            for table, name, kind in step.adds_columns if table == "batches"]
+
+
 def schema_sql(version: int | None = None) -> str:
     """The SQL that builds Garita's tables as they are at schema ``version`` (default: the
     newest). Every statement may run again on a database that has them. The copies of
@@ -153,10 +228,11 @@ def schema_sql(version: int | None = None) -> str:
     first, later = _incident_columns(version or schema_version())
     return "\n".join([
         _TABLES,
+        _table_sql("batches", _ledger_columns(version or schema_version())),
         _table_sql("incidents", first + later),
         _table_sql("incidents_rolled_back", first + later, constraints=False),
         _table_sql("duplicate_rows", first + list(_DUPLICATE_OF) + later, constraints=False),
-        _VIEWS])
+        _VIEWS, *(m.creates for m in MIGRATIONS[:(version or schema_version()) - 1])])
 
 
 def stored_schema_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -523,11 +599,58 @@ def _remove_leftovers(folder: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
+def _setting(name: str, default: int) -> int:
+    try:
+        return max(0, int(os.environ.get(name, default)))
+    except ValueError:
+        LOG.warning("%s is not a whole number; using %s", name, default)
+        return default
+
+
+def keep_days() -> int:
+    """Days an earlier published version stays reachable (``GARITA_KEEP_DAYS``, 365)."""
+    return _setting(KEEP_DAYS_ENV, DEFAULT_KEEP_DAYS)
+
+
+def keep_mb() -> int:
+    """Megabytes all published copies may take (``GARITA_KEEP_MB``, 2048)."""
+    return _setting(KEEP_MB_ENV, DEFAULT_KEEP_MB)
+
+
 def _prune(folder: Path, keep: str) -> None:
-    older = sorted((p for p in folder.glob("v*.duckdb") if p.name != keep),
-                   key=lambda p: p.stat().st_mtime_ns)
-    for old in older[:max(0, len(older) - (KEEP_PUBLISHED - 1))]:
+    copies = sorted((p for p in folder.glob("v*.duckdb") if p.name != keep),
+                    key=lambda p: p.stat().st_mtime_ns, reverse=True)
+    protected = {p.name for p in copies[:max(0, KEEP_PUBLISHED - 1)]}
+    seen, kept, doomed = {keep[:7]}, [], []
+    for copy in copies:  # newest first: a version's newest copy holds its data
+        (doomed if copy.name[:7] in seen and copy.name not in protected else kept).append(copy)
+        seen.add(copy.name[:7])
+    too_old = time.time() - keep_days() * 86400
+    room = keep_mb() * 1024 * 1024 - (folder / keep).stat().st_size
+    for copy in kept:  # newest first: once one is over the budget, every older one is too
+        room -= copy.stat().st_size
+        if copy.name not in protected and (copy.stat().st_mtime < too_old or room < 0):
+            doomed.append(copy)
+    for old in doomed:
         old.unlink(missing_ok=True)  # open readers keep their handle; Linux frees it later
+
+
+def withdraw_earlier_versions(master: Path) -> int:
+    """Delete every published copy but the current one; returns how many were deleted.
+
+    Called after a rollback: a batch may be withdrawn because it should never have been
+    public (personal data), so no earlier version that still holds it stays reachable
+    through ``?version=``; citations of those versions then say they are no longer kept.
+    """
+    current = _current_pointer(master)
+    if not current:
+        return 0
+    removed = 0
+    for copy in published_dir(master).glob("v*.duckdb"):
+        if copy.name != current["file"]:
+            copy.unlink(missing_ok=True)  # open readers keep their handle until they close
+            removed += 1
+    return removed
 
 
 def _publish_locked(master: Path) -> Path:
@@ -786,8 +909,33 @@ def _upgrade(con: duckdb.DuckDBPyConnection, upgrade: Upgrade, extra: str) -> No
     for step in steps:
         step.apply(con)
     if any(step.refingerprint for step in steps):
+        _rekey_decisions(con)
         for table in INCIDENT_TABLES:
             con.execute(f"UPDATE {table} SET fingerprint = {fields.fingerprint_sql()}")
+
+
+def _rekey_decisions(con: duckdb.DuckDBPyConnection) -> None:
+    """Before fingerprints are computed again: decisions on possible matches follow their
+    incidents to the new fingerprints (a decision whose incident is gone stays as it was)."""
+    if not one(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = "
+                    "'match_decisions' AND schema_name = 'main'")[0]:
+        return
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE rekeyed AS
+        SELECT fingerprint AS old, min({fields.fingerprint_sql()}) AS new
+        FROM (SELECT * FROM incidents UNION ALL BY NAME SELECT * FROM incidents_rolled_back)
+        GROUP BY 1""")
+    rows = con.execute("""
+        SELECT coalesce(a.new, d.a_key), coalesce(b.new, d.b_key), d.decision, d.decided_by,
+               d.decided_at
+        FROM match_decisions d LEFT JOIN rekeyed a ON a.old = d.a_key
+             LEFT JOIN rekeyed b ON b.old = d.b_key""").fetchall()
+    if not rows:
+        return
+    con.execute("DELETE FROM match_decisions")
+    con.executemany("INSERT INTO match_decisions VALUES (least($1, $2), greatest($1, $2), $3, "
+                    "$4, $5) ON CONFLICT DO NOTHING", rows)
+    con.execute("DROP TABLE rekeyed")
 
 
 def backup(master: Path, out: Path) -> int:
