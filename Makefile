@@ -34,7 +34,7 @@ bench: $(STAMP)
 serve: $(STAMP) $(DB)
 	$(BIN)/python -m garita.serve_many --replicas $(REPLICAS) --port $(PORT)
 
-# Many readers at once, 1 and 2 app processes behind nginx (about 15 minutes; see README).
+# Many readers at once, 1 and 2 app processes behind nginx (about 20 minutes; see README).
 bench-readers: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
 	$(BIN)/python -m bench.readers

@@ -6,10 +6,11 @@ import os
 
 import streamlit as st
 
-from garita import db, i18n, queries, ui, words
+from garita import db, i18n, newsroom, queries, ui, words
 from garita.filters import GROUPS, Filters, month_span
 from garita.i18n import t
 from garita.maps import type_label
+from garita import matches
 
 # An emoji icon is drawn in the browser; a ":material/...:" page icon is fetched from a font
 # host, and no visitor's browser may contact any host but the app.
@@ -20,8 +21,9 @@ FILTER_KEYS = ("months", "states", "offices", "ports", "types", "nat", "groups")
 
 def choose_language() -> None:
     """English / Español, first in the sidebar and kept in the URL as ``?lang=es``, so a
-    shared link opens in the language it was shared in. A first visit without ``lang``
-    follows the browser's language when it is Spanish, else the server's default.
+    shared link opens in the language it was shared in (filters in the URL hold the labels
+    shown, in that language). A link with filters but no ``lang`` opens in the server's
+    default; a bare first visit follows the browser's language when it is Spanish.
 
     Kept in the URL by hand: a bound widget would write the label (``Español``), not the
     code that a link should carry.
@@ -29,8 +31,16 @@ def choose_language() -> None:
     default = i18n.default_language()
     if "lang" not in st.session_state:
         linked = st.query_params.get("lang")
-        st.session_state["lang"] = (linked if linked in i18n.LANGUAGES else
-                                    i18n.from_locale(st.context.locale) or default)
+        if linked in i18n.LANGUAGES:
+            chosen = linked
+        elif any(key != "lang" for key in st.query_params):
+            # A shared link without ``lang`` was shared in the server's language, and its
+            # filters are written in it (bound widgets keep the labels they show).
+            chosen = default
+        else:
+            chosen = i18n.from_locale(st.context.locale) or default
+        st.session_state["lang"] = chosen
+    i18n.set_language(st.session_state["lang"])  # the switch's own label too
     lang = st.sidebar.radio(t("Language"), list(i18n.LANGUAGES), key="lang",
                             format_func=i18n.LANGUAGES.get, horizontal=True,
                             label_visibility="collapsed")
@@ -38,7 +48,39 @@ def choose_language() -> None:
         st.query_params["lang"] = lang
     else:
         st.query_params.pop("lang", None)
+    switched = st.session_state.get("_lang_shown") not in (None, lang)
+    st.session_state["_lang_shown"] = lang
     i18n.set_language(lang)
+    keep_url_choices(switched)
+
+
+MULTIPLE = ("types", "groups")  # the URL-bound controls that hold a list
+
+
+def keep_url_choices(switched: bool) -> None:
+    """Controls bound to the URL write the labels they show, in the language of the moment,
+    and read back only labels of the language they show. So that no choice is lost:
+
+    - after a switch, each control's value is set again, which makes Streamlit write its
+      label in the new language into the address (to reload or share);
+    - a link whose labels are in the other language (one edited by hand, or older than
+      this rule) seeds the controls from the values behind those labels. (Streamlit then
+      leaves those parameters out of the address until the control is changed.)
+    """
+    for key in list(st.query_params):
+        label = words.label_for(key)
+        if label is None:
+            continue
+        if switched and key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+            continue
+        shown = st.query_params.get_all(key)
+        values = [words.choice_from_label(key, text) for text in shown]
+        if key in st.session_state or not any(values) or \
+                all(label(value) == text for value, text in zip(values, shown) if value):
+            continue
+        chosen = [value for value in values if value]
+        st.session_state[key] = chosen if key in MULTIPLE else chosen[0]
 
 
 def reset_filters(months: list[str]) -> None:
@@ -92,20 +134,23 @@ def filter_bar(options: dict) -> Filters:
                                       bind="query-params")
             if tuple(chosen) != (data_months[0], data_months[-1]):
                 start, end = chosen
+        every = t("All")  # an empty filter keeps everything
         states = st.multiselect(t("States"), ["CA", "AZ", "NM", "TX"], key="states",
-                                bind="query-params")
-        chosen_offices = st.multiselect(t("CBP field offices"), offices, key="offices",
-                                        bind="query-params")
+                                placeholder=every, bind="query-params")
+        chosen_offices = st.multiselect(
+            t("CBP field offices"), offices, key="offices", placeholder=every,
+            help=t("CBP (US Customs and Border Protection) runs the ports of entry and groups "
+                   "them in field offices."), bind="query-params")
         chosen_ports = st.multiselect(t("Ports of entry"), list(names),
                                       format_func=lambda c: names.get(c, c), key="ports",
-                                      bind="query-params")
+                                      placeholder=every, bind="query-params")
         types = st.multiselect(t("Incident types"), list(options["types"]["code"]),
-                               format_func=type_label, key="types", bind="query-params")
+                               format_func=type_label, key="types", placeholder=every,
+                               bind="query-params")
         nationalities = st.multiselect(t("Nationality"), nationality_options,
-                                       key="nat", bind="query-params")
-        groups = st.multiselect(t("Group"), list(GROUPS),
-                                format_func=lambda g: t(words.GROUP_LABELS[g]), key="groups",
-                                bind="query-params")
+                                       key="nat", placeholder=every, bind="query-params")
+        groups = st.multiselect(t("Group"), list(GROUPS), format_func=words.group_label,
+                                key="groups", placeholder=every, bind="query-params")
         st.button(t("Reset filters"), on_click=reset_filters, args=(months,),
                   width="stretch")
     port_set = set(chosen_ports) or set(names)
@@ -121,8 +166,8 @@ def filter_bar(options: dict) -> Filters:
 def headline(filters: Filters) -> None:
     numbers = ui.ask(queries.headline, filters)
     columns = st.columns(6)
-    columns[0].metric(t("Incidents"), f"{numbers['incidents']:,}")
-    columns[1].metric(t("People"), f"{numbers['people']:,}",
+    columns[0].metric(t("Incidents"), i18n.number(numbers["incidents"]))
+    columns[1].metric(t("People"), i18n.number(numbers["people"]),
                       help=t("Sum of the people counts; {n} incidents do not give one.",
                              n=numbers["people_unknown"]))
     columns[2].metric(t("Ports"), numbers["ports"])
@@ -135,6 +180,9 @@ def headline(filters: Filters) -> None:
                              "{n} more have no date.", n=numbers["no_date"]))
     st.caption(ui.plain(words.describe(filters)) + " · " +
                t("documented in public reporting and staff records — not a rate"))
+    matched = matches.note(ui.ask(queries.match_numbers, filters))
+    if matched:
+        st.caption(matched)
 
 
 def sign_out() -> None:
@@ -169,16 +217,24 @@ PAGES = [("map", t("Map"), ":material/map:"), ("over_time", t("Over time"), ":ma
          ("incidents", t("Incidents"), ":material/table_rows:"),
          ("sources", t("Data & sources"), ":material/info:"),
          ("present", t("Present"), ":material/co_present:")]
-staff = ui.current_staff()
+embedded = ui.embedded()  # inside another site's page: one figure, never staff pages
+staff = None if embedded else ui.current_staff()
 staff_config = ui.staff_config()
-if staff:
+if embedded:
+    PAGES = [p for p in PAGES if p[0] in newsroom.EMBEDDABLE]
+elif staff:
     PAGES += [("upload", t("Upload"), ":material/upload_file:"),
-              ("batches", t("Batches"), ":material/history:")]
+              ("batches", t("Batches"), ":material/history:"),
+              ("matches", t("Possible matches"), ":material/compare_arrows:")]
 elif staff_config.enabled:
     PAGES.append(("sign_in", t("Staff sign-in"), ":material/login:"))
 pages = [st.Page(f"pages/{slug}.py", title=title, icon=icon, default=(slug == START))
          for slug, title, icon in PAGES]
-page = st.navigation(pages)
+page = st.navigation(pages, position="hidden" if embedded else "sidebar")
+slug = {title: slug for slug, title, _ in PAGES}.get(page.title, page.url_path)
+ui.set_page_path(slug, page.url_path, START)
+if not ui.pin_version():
+    st.stop()
 try:
     options = ui.ask(queries.filter_options)
 except db.DatabaseMissing as exc:
@@ -190,16 +246,25 @@ if staff:
 current = filter_bar(options)
 ui.set_filters(current)
 presenting = page.url_path == "present"  # the page says it all in large type itself
-if presenting:
+if embedded:
+    st.set_page_config(initial_sidebar_state="collapsed")
+    st.html(ui.HIDE_SIDEBAR)
+elif presenting:
     st.set_page_config(initial_sidebar_state="collapsed")
 else:
     st.title(page.title)
-    headline(current)
+    if not (slug == "incidents" and st.query_params.get("id")):  # one incident: no totals
+        headline(current)
 try:
     page.run()
 except Exception as exc:  # st.stop and st.rerun are not Exceptions: they pass through
     ui.log_failure(page.url_path, exc)
     st.error(t("Something went wrong on this page. It has been logged without any of the "
                "data; try again, or reset the filters."))
-footer()
-follow_new_data(ui.published_path())
+if embedded:
+    ui.embed_view(current)
+else:
+    ui.cite_and_embed(current, page.title, slug in newsroom.EMBEDDABLE)
+    footer()
+if "_version_path" not in st.session_state or not st.session_state["_version_path"]:
+    follow_new_data(ui.published_path())

@@ -39,6 +39,7 @@ import math
 import os
 import random
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -82,7 +83,7 @@ class Tab:
     http: requests.Session = field(default_factory=requests.Session)
     widgets: dict = field(default_factory=dict)    # key -> (widget id, options)
     states: dict = field(default_factory=dict)     # widget id -> WidgetState this tab set
-    fragments: dict = field(default_factory=dict)  # fragment id -> interval (s)
+    fragments: dict = field(default_factory=dict)  # fragment id -> (interval, timer)
     query: str = ""
     page_hash: str = ""
     session_id: str = ""
@@ -172,16 +173,19 @@ class Tab:
     def _handle(self, msg: ForwardMsg) -> None:
         kind = msg.WhichOneof("type")
         if kind == "new_session":
+            if not msg.metadata.run.fragment_ids:  # a full run: the browser drops its timers
+                self.fragments.clear()
             self.page_hash = msg.new_session.page_script_hash
             if msg.new_session.initialize.session_id:
                 self.session_id = msg.new_session.initialize.session_id
         elif kind == "page_info_changed":
             self.query = msg.page_info_changed.query_string
         elif kind == "auto_rerun":
-            fragment = msg.auto_rerun.fragment_id
-            if fragment not in self.fragments:
-                self._greenlets.append(gevent.spawn(self._every, fragment))
-            self.fragments[fragment] = msg.auto_rerun.interval
+            fragment, interval = msg.auto_rerun.fragment_id, msg.auto_rerun.interval
+            if self.fragments.get(fragment, (None,))[0] != interval:
+                timer = object()  # this timer runs while the fragment maps to it
+                self.fragments[fragment] = (interval, timer)
+                self._greenlets.append(gevent.spawn(self._every, fragment, timer))
         elif kind == "stop_auto_rerun":
             for fragment in msg.stop_auto_rerun.fragment_ids:
                 self.fragments.pop(fragment, None)
@@ -230,13 +234,20 @@ class Tab:
         self.ws.send_binary(msg.SerializeToString())
 
     def _wait(self) -> float:
-        return self._waiting.get(timeout=RERUN_TIMEOUT)
+        try:
+            return self._waiting.get(timeout=RERUN_TIMEOUT)
+        except gevent.Timeout:  # a BaseException: it would end the reader, not count
+            raise TimeoutError(f"no finished rerun within {RERUN_TIMEOUT:.0f} s") from None
 
-    def _every(self, fragment: str) -> None:
-        """The browser's timer for ``st.fragment(run_every=...)``."""
-        while not self.closed and fragment in self.fragments:
-            gevent.sleep(self.fragments[fragment])
-            if self._dropped_at is None and fragment in self.fragments:
+    def _every(self, fragment: str, timer: object) -> None:
+        """The browser's timer for ``st.fragment(run_every=...)``: dropped at the next full
+        run and set again if the run registers the fragment again."""
+        interval = self.fragments[fragment][0]
+        while not self.closed:
+            gevent.sleep(interval)
+            if self.fragments.get(fragment, (None, None))[1] is not timer:
+                return
+            if self._dropped_at is None:
                 try:
                     self.ws.send_binary(self._client_state(fragment).SerializeToString())
                     self.checks += 1
@@ -534,6 +545,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true",
                         help="readers 1 5 10, 15-30 s steps: a smoke run of the bench")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(1))  # stop the servers too
     if args.quick:
         args.readers, args.min_seconds, args.max_seconds, args.changes = [1, 5, 10], 15, 30, 20
     if max(args.readers + [args.event_readers]) > MAX_READERS:

@@ -7,8 +7,11 @@ tracebacks.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import dataclasses
 import functools
+import getpass
 import io
 import json
 import logging
@@ -20,7 +23,8 @@ import duckdb
 
 from etl import load as loader
 from etl.read import FileRefused
-from garita import db, exports, queries
+from garita import db, exports, fields, queries
+from garita import matches as possible_matches
 from garita.filters import Filters
 
 DB_HELP = "Database file (default: $GARITA_DB, else data/garita.duckdb)."
@@ -93,33 +97,119 @@ def init(db_file):
 @click.option("--strict", is_flag=True, help="Load nothing if any row is rejected.")
 @click.option("--date-order", type=click.Choice(["dmy", "mdy"]),
               help="Day/month order of dates like 03/04/2017 when the file cannot tell.")
+@click.option("--map", "maps", multiple=True, metavar='"HEADER=field"',
+              help="Read the column HEADER as this field (its name, label or any header "
+                   "name), or 'ignore' to leave it out. Repeatable.")
+@click.option("--set", "values", multiple=True, metavar='"field=value"',
+              help="The value of a field in every row that has none (the whole batch when "
+                   "the file has no such column). Repeatable.")
+@click.option("--replace", "replacements", multiple=True, metavar='"field:VALUE=NEW"',
+              help="Read VALUE as NEW in that field's column, for this batch "
+                   "(port:Tijuana=San Ysidro; a state as NEW keeps the state only: "
+                   "port:Tijuana=CA). Repeatable.")
+@click.option("--excel-dates", is_flag=True,
+              help="The date column holds Excel serial numbers (43843 = 2020-01-13).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--db", "db_file", type=click.Path(dir_okay=False), help=DB_HELP)
 @friendly
-def load(file, source, dry_run, strict, date_order, as_json, db_file):
+def load(file, source, dry_run, strict, date_order, maps, values, replacements, excel_dates,
+         as_json, db_file):
     """Load a CSV of incidents (English or Spanish headers) as one batch.
 
     Valid rows load; rejected rows are kept with their reasons (see `rejected`);
     rows already loaded count as duplicates. Exit code 1 if nothing could be loaded.
+    --map, --set and --replace are recorded in the batch ledger.
 
     \b
     Example:
         python -m etl load intake-marzo.csv --source "Clinic intake" --date-order dmy
+        python -m etl load casa-x.csv --map "Fecha de rechazo=date" --map "Notas=ignore" \\
+            --set "incident type=turned away" --set state=AZ \\
+            --replace "port:Tijuana=San Ysidro"
     """
+    choices = dataclasses.replace(_choices(maps, values, replacements),
+                                  excel_dates=excel_dates)
     report = loader.load_file(file, db_path=db_file, source=source, dry_run=dry_run,
-                              strict=strict, date_order=date_order)
+                              strict=strict, date_order=date_order, choices=choices)
     if as_json:
         click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
     else:
         _print_report(report)
+        if report.status == "loaded" and report.loaded:
+            _print_open_matches(db_file)
     if report.status == "rejected" or report.loaded == 0:
         sys.exit(1)
+
+
+def _print_open_matches(db_file) -> None:
+    """After a load: how many possible matches wait for review, and how to see them."""
+    with contextlib.suppress(db.DatabaseProblem), _reader(db_file) as con:
+        waiting = possible_matches.open_count(con)
+        if waiting:
+            click.echo(f"{waiting} possible matches not yet reviewed: "
+                       "`python -m etl matches` lists them.")
+
+
+def _split(text: str, sep: str, option: str, shape: str) -> tuple[str, str]:
+    left, found, right = text.partition(sep)
+    if not found or not left.strip():
+        raise click.BadParameter(f"'{text}' is not {shape}.", param_hint=option)
+    return left.strip(), right
+
+
+def _field(text: str, option: str) -> str:
+    try:
+        return loader.field_named(text)
+    except FileRefused:
+        names = ", ".join(f.name for f in fields.read())
+        raise click.BadParameter(f"'{text}' is not a field. Fields: {names}.",
+                                 param_hint=option) from None
+
+
+def _choices(maps, values, replacements) -> loader.Choices:
+    """--map, --set and --replace as the loader's choices."""
+    mapping = {}
+    for text in maps:
+        header, target = _split(text, "=", "--map", '"HEADER=field"')
+        mapping[header] = _field(target, "--map")
+    chosen = {}
+    for text in values:
+        name, value = _split(text, "=", "--set", '"field=value"')
+        name = _field(name, "--set")
+        if not name:
+            raise click.BadParameter(f"'{text}' names no field.", param_hint="--set")
+        chosen[name] = value.strip()
+    replaced = []
+    for text in replacements:
+        name, rest = _split(text, ":", "--replace", '"field:VALUE=NEW"')
+        value, new = _split(rest, "=", "--replace", '"field:VALUE=NEW"')
+        name = _field(name, "--replace")
+        if not name:
+            raise click.BadParameter(f"'{text}' names no field.", param_hint="--replace")
+        replaced.append(loader.Replacement(name, value, new.strip()))
+    return loader.Choices(mapping=mapping, values=chosen, replacements=tuple(replaced))
+
+
+def _choices_said(choices: dict) -> list[str]:
+    """What staff chose for a batch, one line each (as ``load`` and ``batches`` print it)."""
+    lines = [f"read '{header}' as {field or 'not used'}"
+             for header, field in (choices.get("mapping") or {}).items()]
+    lines += [f"every row without one: {name} = {value}"
+              for name, value in (choices.get("values") or {}).items()]
+    for r in choices.get("replacements") or []:
+        cells = f" ({r['rows']} cells)" if "rows" in r else ""
+        lines.append(f"{r['field']}: '{r['value']}' read as '{r['new']}'{cells}")
+    if choices.get("rows_edited"):
+        lines.append(f"{choices['rows_edited']} rows edited in the app")
+    return lines
 
 
 def _print_report(report: loader.LoadReport) -> None:
     if report.encoding:
         click.echo(f"Read {report.file_name}: {report.encoding}, {report.delimiter}-separated"
                    + (f", dates {report.date_order}" if report.date_order else ""))
+    for line in _choices_said(report.choices):
+        click.echo(f"  Chosen: {line}")
     if report.unknown_columns:
         click.echo("Columns not used (dropped, not stored): " + ", ".join(report.unknown_columns))
     if report.personal_columns:
@@ -154,6 +244,8 @@ def batches(as_json, db_file):
                    f"{row.file_name}  total {row.rows_total}, loaded {row.rows_loaded}, "
                    f"duplicate {row.rows_duplicate}, blank {row.rows_skipped}, "
                    f"rejected {row.rows_rejected}  by {row.loaded_by}")
+        for line in _choices_said(loader.ledger_choices(row._asdict())):
+            click.echo(f"        {line}")
 
 
 @main.command()
@@ -327,6 +419,91 @@ def export(fmt, out, ports, start, end, types, db_file):
     else:
         sys.stdout.buffer.write(data)
         click.echo(note, err=True)
+
+
+@main.command()
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Folder to write the package into (created if missing).")
+@click.option("--db", "db_file", type=click.Path(dir_okay=False), help=DB_HELP)
+@friendly
+def package(out, db_file):
+    """Write the whole public dataset as a Frictionless Data Package.
+
+    datapackage.json (a table schema for every field, units, licences, sources, the data
+    version and the date), incidents as CSV and Parquet, ports, incident types, policy
+    events and a GeoJSON of incidents per port. Public fields only, as the app shows them.
+
+    \b
+    Example:
+        python -m etl package --out garita-data
+    """
+    from garita import newsroom
+
+    with _reader(db_file) as con:
+        descriptor = newsroom.write_package(con, Path(out))
+    click.echo(f"Wrote data version {descriptor['version']} "
+               f"({len(descriptor['resources'])} files and datapackage.json) to {out}.",
+               err=True)
+
+
+@main.command("matches")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON list.")
+@click.option("--db", "db_file", type=click.Path(dir_okay=False), help=DB_HELP)
+@friendly
+def matches_command(as_json, db_file):
+    """List the possible matches not yet decided, best first.
+
+    Pairs of incidents from different batches or sources that may be the same incident:
+    the same port (or the same state, both without a port), dates close and compatible
+    with how precisely they are known, then scored on people, nationality, group, types
+    and summary (English and Spanish), with the reasons. Decide each with `match`.
+
+    \b
+    Example:
+        python -m etl matches
+        python -m etl matches --json
+    """
+    with _reader(db_file) as con:
+        found = possible_matches.candidates(con)
+    if as_json:
+        click.echo(json.dumps([c.as_dict() for c in found], ensure_ascii=False, default=str))
+        return
+    for candidate in found:
+        click.echo(f"{candidate.ids[0]} and {candidate.ids[1]} (score {candidate.score}): "
+                   + ", ".join(candidate.reasons))
+        for side in (candidate.a, candidate.b):
+            click.echo(f"    {side['incident_id']}: {side['date'] or 'no date'} · "
+                       f"{side['port_code'] or side['state'] or 'no port'} · "
+                       f"{side['people_count'] if side['people_count'] is not None else '?'} "
+                       f"people · {side['nationality'] or '?'} · batch {side['batch_id']} · "
+                       f"{side['source'] or ''}")
+    click.echo(f"{len(found)} possible matches not yet reviewed." + (
+        " Decide with `python -m etl match ID1 ID2 --same` (or --different)." if found else ""))
+
+
+@main.command()
+@click.argument("first")
+@click.argument("second")
+@click.option("--same", "decision", flag_value="same",
+              help="They are one incident: count it once, with both sources.")
+@click.option("--different", "decision", flag_value="different",
+              help="They are different incidents: never ask again.")
+@click.option("--db", "db_file", type=click.Path(dir_okay=False), help=DB_HELP)
+@friendly
+def match(first, second, decision, db_file):
+    """Decide whether two incidents (by id) are the same incident.
+
+    The decision is kept with who and when, in the audit log, and the pair is not asked
+    again, also after the batches are loaded again.
+
+    \b
+    Example:
+        python -m etl match B3-2 B4-7 --same
+    """
+    if decision is None:
+        raise click.UsageError("Say --same or --different.")
+    who = f"cli:{getpass.getuser()}"
+    click.echo(possible_matches.decide(db.db_path(db_file), first, second, decision, who))
 
 
 class _reader:

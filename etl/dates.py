@@ -1,9 +1,14 @@
 """Dates as staff write them, to (first day of the period, precision).
 
-ISO (``2017-03-14``, ``2017-03``, ``2017``), numeric with slashes (``3/14/2017`` or
-``14/03/2017``), and month names in English or Spanish (``Mar 2017``, ``marzo de 2017``,
-``14 de marzo de 2017``, ``March 14, 2017``). Whether ``03/04/2017`` is March or April is
-decided once per file from values that settle it (``25/04`` or ``4/30``).
+ISO (``2017-03-14``, ``2017-03``, ``2017``; with a time, an offset or ``Z``:
+``2017-10-23T05:40:39.000-04:00``), numeric with slashes (``3/14/2017`` or ``14/03/2017``,
+with a time such as ``9:50:12`` or ``0950``), and month names in English or Spanish
+(``Mar 2017``, ``marzo de 2017``, ``14 de marzo de 2017``, ``March 14, 2017``, ``13-Jan-20``,
+``13-ene-2020``). Whether ``03/04/2017`` is March or April is decided once per file from
+values that settle it (``25/04`` or ``4/30``). A time is dropped: a date with a time or an
+offset is the date as written, except a UTC time (``Z``), which is the date at the port
+(``zone``). Excel serial numbers (``43843``) are read only when staff confirm the column
+holds them; otherwise they are refused saying what they would be.
 """
 
 from __future__ import annotations
@@ -31,8 +36,19 @@ MONTHS = {
 PRECISIONS = ("day", "month", "year", "unknown")
 EARLIEST_YEAR = 1980
 
-_ISO = re.compile(r"^(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2}))?)?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
-_NUMERIC = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})(?: \d{1,2}:\d{2}(?::\d{2})?)?$")
+_TIME = r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
+_ISO = re.compile(r"^(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2}))?)?"
+                  rf"(?:[ T]({_TIME})\s*(Z|[+-]\d{{2}}(?::?\d{{2}})?)?)?$", re.I)
+_NUMERIC = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})"
+                      r"(?:[ T]+(?:\d{1,2}:?\d{2}(?::\d{2})?)(?:\s*[ap]\.?\s?m\.?)?)?$", re.I)
+_DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})[-/ .]+([a-z]+)\.?[-/ .,]+(\d{4}|\d{2})$")
+_EXCEL_SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
+EXCEL_EPOCH = dt.date(1899, 12, 30)  # day 0 of Excel's 1900 date system, as it counts
+# The US time zone of each border state, and of the El Paso County ports (Mountain time,
+# where the rest of Texas keeps Central).
+STATE_ZONES = {"CA": "America/Los_Angeles", "AZ": "America/Phoenix", "NM": "America/Denver",
+               "TX": "America/Chicago"}
+PORT_ZONES = {"2401": "America/Denver", "2402": "America/Denver", "2404": "America/Denver"}
 _MONTH_YEAR = re.compile(r"^(\d{1,2})[/.-](\d{4})$")
 _WORDS = re.compile(r"[a-z]+|\d+")
 
@@ -104,18 +120,52 @@ def _year(text: str) -> int:
     return year
 
 
-def parse_date(value: str, order: str | None = None,
-               today: dt.date | None = None) -> tuple[dt.date | None, str]:
+def utc_instant(value: str) -> dt.datetime | None:
+    """The moment a date written as a UTC time means (``2020-03-08T03:12:00Z``), else None."""
+    match = _ISO.match(value.strip())
+    if not match or not match.group(3) or (match.group(5) or "").upper() != "Z":
+        return None
+    hour, minute, *second = re.split(r"[:.,]", match.group(4))
+    return dt.datetime(int(match.group(1)), int(match.group(2)), int(match.group(3)),
+                       int(hour), int(minute), int(second[0]) if second else 0,
+                       tzinfo=dt.timezone.utc)
+
+
+def zone(port_code: str | None, state: str | None) -> str | None:
+    """The time zone of a port of entry, else of a border state (None if neither)."""
+    return PORT_ZONES.get(port_code or "") or STATE_ZONES.get(state or "")
+
+
+def excel_serial(value: str, today: dt.date | None = None) -> dt.date | None:
+    """The date an Excel serial number (``43843``) stands for, if the value is one of a date
+    Garita could hold, else None."""
+    if not _EXCEL_SERIAL.match(value.strip()):
+        return None
+    date = EXCEL_EPOCH + dt.timedelta(days=int(float(value)))
+    return date if EARLIEST_YEAR <= date.year and date <= (today or dt.date.today()) else None
+
+
+def parse_date(value: str, order: str | None = None, today: dt.date | None = None,
+               excel: bool = False) -> tuple[dt.date | None, str]:
     """``(first day of the period, precision)``; blank is ``(None, 'unknown')``.
 
     ``order`` is the file's 'dmy' or 'mdy', needed only for ambiguous numeric dates.
+    ``excel``: the column holds Excel serial numbers (staff said so).
     """
     today = today or dt.date.today()
     text = value.strip()
     if not text:
         return None, "unknown"
+    if _EXCEL_SERIAL.match(text):
+        date = excel_serial(text, today)
+        if excel and date is None:
+            raise DateProblem("date.excel_serial_range", value=text)
+        if excel:
+            return date, "day"
+        if date is not None:
+            raise DateProblem("date.excel_serial", value=text, date=date.isoformat())
     if match := _ISO.match(text):
-        year, month, day = match.groups()
+        year, month, day = match.groups()[:3]
         if day:
             return _build(int(year), int(month), int(day), value=text, today=today), "day"
         if month:
@@ -136,6 +186,9 @@ def parse_date(value: str, order: str | None = None,
         return _build(year, month, day, value=text, today=today), "day"
     if match := _MONTH_YEAR.match(text):
         return _build(int(match.group(2)), int(match.group(1)), value=text, today=today), "month"
+    if (match := _DAY_MONTH_YEAR.match(_plain(text))) and match.group(2) in MONTHS:
+        day, month, year = match.groups()
+        return _build(_year(year), MONTHS[month], int(day), value=text, today=today), "day"
     return _parse_words(text, today)
 
 

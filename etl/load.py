@@ -14,6 +14,7 @@ import functools
 import getpass
 import hashlib
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -434,6 +435,16 @@ def _fill_counts(report: LoadReport, con, checked: Checked, id_problems) -> None
                          "was loaded. Please report this with the file.")
 
 
+def _sha256_soon(data: bytes) -> Future:
+    """The file's sha256, computed in a thread while the file is read (hashlib lets go of
+    the GIL): ``.result()`` waits for it."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        return pool.submit(lambda: hashlib.sha256(data).hexdigest())
+    finally:
+        pool.shutdown(wait=False)
+
+
 def load_bytes(data: bytes, file_name: str, *, db_path: Path | None = None,
                source: str | None = None, dry_run: bool = False, strict: bool = False,
                date_order: str | None = None, loaded_by: str | None = None,
@@ -448,7 +459,7 @@ def load_bytes(data: bytes, file_name: str, *, db_path: Path | None = None,
     kept then).
     """
     master = db.db_path(db_path)
-    sha = hashlib.sha256(data).hexdigest()
+    hashing = _sha256_soon(data)
     name = Path(file_name).name
     choices = _choices(choices, column_overrides)
     if source:
@@ -458,7 +469,8 @@ def load_bytes(data: bytes, file_name: str, *, db_path: Path | None = None,
         check_batch_source(source)
         checked, recorded = _checked(data, date_order, choices)
     except FileRefused as exc:
-        return _refusal(exc, name, sha)
+        return _refusal(exc, name, hashing.result())
+    sha = hashing.result()
     staged = _staged_table(checked)
     if dry_run:
         return _dry_run(master, checked, staged, name, sha, recorded)

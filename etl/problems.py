@@ -4,7 +4,9 @@ A problem travels as ``code`` + ``params`` (values from the file or the configur
 English phrases): ``Problem`` (a rejected cell), ``FileRefused`` (a refused file) and the
 parsers' errors all carry them, the CLI's ``--json`` prints the code beside the English
 ``message``, and the rejected rows keep both. ``TEMPLATES`` is the one place the English
-is written; a Spanish interface renders the same code with its own template.
+is written; the Spanish of each code is in ``garita/locales/problems.es.json``, rendered by
+``render(code, params, "es")`` (or ``localized``) for the app's staff pages, while the CLI and
+``--json`` stay English.
 
 Templates are ``str.format`` strings with three extra format specs for lists:
 ``{rows:rows_are}`` ("row 3 is" / "rows 3, 4 are"), ``{names:or}`` ("A or B") and
@@ -13,7 +15,10 @@ Templates are ``str.format`` strings with three extra format specs for lists:
 
 from __future__ import annotations
 
+import json
 import string
+from functools import lru_cache
+from pathlib import Path
 
 SAVE_AS_CSV = "In Excel or LibreOffice use File > Save As > 'CSV UTF-8 (comma delimited)'."
 _KEEP_QUOTE = ("Close or delete that quote in the spreadsheet and save it again as CSV; "
@@ -68,12 +73,37 @@ TEMPLATES: dict[str, str] = {
                       "Split it into several files and load each.",
     # Headers (etl.columns)
     "columns.unknown_field": "'{field}' is not a field Garita knows.",
-    "columns.same_field": "Columns '{first}' and '{second}' both mean '{field}'. Rename or "
+    "columns.same_field": "Columns '{first}' and '{second}' both mean '{label}'. Rename or "
                           "delete one of them.",
-    "columns.missing": "No column for {wanted}. The header has {found}. Rename the column, or "
-                       "check that the file uses commas, semicolons or tabs between columns.",
-    "columns.no_place": "No column for the port of entry (port, puerto, garita) or the state "
-                        "(estado): Garita needs one of them to place incidents.",
+    "columns.missing": "No column is read as {missing:quoted}. The file's columns are "
+                       "{headers:quoted}. Give the column that holds it that name (in English "
+                       "or Spanish), or choose how that column is read.",
+    "columns.missing_one_column": "The whole first row was read as one column ('{header}'), "
+                                  "so the file is not split into columns. Save it again as "
+                                  "CSV with commas, semicolons or tabs between columns.",
+    "columns.no_place": "No column for the port of entry (port, puerto, garita), the state "
+                        "(estado) or coordinates (latitude, longitude): Garita needs one of "
+                        "them to place incidents. The file's columns are {headers:quoted}.",
+    "file.counts_table": "This file holds counts ('{count}' per '{period}'), such as CBP's "
+                         "monthly encounter statistics, not one row per incident. Garita "
+                         "loads incidents, one row each.",
+    # Notes on how a file was read (etl.read, etl.columns), shown with the load report
+    "header.found_at_row": "Column names found on row {row}; the {skipped} rows above them "
+                          "(a title, notes or blank rows) were skipped: {texts:quoted}.",
+    "header.found_at_row_blank": "Column names found on row {row}; the blank rows above them "
+                                "were skipped.",
+    "header.tag_row": "Row {row}, under the column names, holds HXL tags ({tags:quoted}), not "
+                      "an incident: skipped and not counted.",
+    "header.empty_tag_row": "Row {row}, under the column names, is the empty tag row "
+                            "{tool} writes: skipped and not counted.",
+    "file.tool": "Read as a {tool} export: its own columns ({own:quoted}) are not "
+                 "incident fields and are not stored.",
+    # What staff chose for a batch (etl.load): replacements and values for every row
+    "choices.replace_no_column": "No column is read as {field}, so '{value}' cannot be "
+                                 "replaced there. Read a column as {field}, or drop the "
+                                 "replacement.",
+    "choices.same_id_for_all": "One id for every row would make every row the same record. "
+                               "Give each row its own id in the file, or none.",
     # The batch source (etl.load)
     "source.too_long": "The batch source has {length:,} characters; the limit is {limit:,}.",
     **{f"source.personal.{kind}": f"The batch source seems to contain {what}. It is shown "
@@ -93,17 +123,33 @@ TEMPLATES: dict[str, str] = {
     "date.future": "'{value}' is in the future.",
     "date.unreadable": "'{value}' is not a date Garita can read. Write it as 2017-03-14, "
                        "2017-03 or 2017 (or 14/03/2017, Mar 2017, marzo 2017).",
+    "date.excel_serial": "'{value}' looks like an Excel date serial number ({date}). If "
+                         "this column holds Excel serial numbers, confirm it (--excel-dates) "
+                         "and load again; otherwise format the column as dates in the "
+                         "spreadsheet and save it again as CSV.",
+    "date.excel_serials": "The column '{column}' holds numbers where dates belong ({rows} "
+                          "rows), such as '{value}': Excel date serial numbers? '{value}' "
+                          "would be {date}. If they are, confirm it (--excel-dates) and load "
+                          "again.",
+    "date.excel_serial_range": "'{value}' is not an Excel date serial number of a date "
+                               "Garita can hold (1980 until today).",
+    "state.mexican": "'{value}' is a Mexican state: write the port of entry, or the US border "
+                     "state across from it ({across:or}).",
+    "state.mexican_mismatch": "'{value}' is a Mexican state that does not border {port} "
+                              "({port_state}): check the port and the state.",
     "date_precision.unknown": "'{value}' is not a precision: use day, month, year or unknown.",
     # Rows and cells (etl.validate, etl.load)
     "row.too_many_cells": "This row has {cells} cells but the header has {width} (more); a "
                           "delimiter or a quote is probably missing or extra in this row.",
     "row.too_few_cells": "This row has {cells} cells but the header has {width} (fewer); a "
                          "delimiter or a quote is probably missing or extra in this row.",
-    "incident_id.taken": "The incident id '{value}' is already used by an incident already "
-                         "loaded with different content. Give this row a new id, or leave the "
-                         "id blank.",
-    "incident_id.repeated": "The incident id '{value}' is already used by an earlier row with "
-                            "different content. Give this row a new id, or leave the id blank.",
+    "incident_id.taken": "The record '{value}' of this source is already loaded (batch "
+                         "{batch}) with different content. To replace it, roll back batch "
+                         "{batch} and load this file again; if it is another incident, give it "
+                         "its own id.",
+    "incident_id.repeated": "The record '{value}' of this source is already an earlier row "
+                            "with different content. Keep one of the two rows, or give this one "
+                            "its own id.",
     "port.ambiguous": "'{value}' could be {ports:or}: write the port's name or code, or leave "
                       "the port blank and fill in the state.",
     "port.unknown": "'{value}' is not a known port of entry: did you mean {suggestion}?",
@@ -176,19 +222,25 @@ TEMPLATES: dict[str, str] = {
                               "their English or Spanish labels), separated by ';'.",
     "incident_types.missing": "No incident type. Use one or more of: {allowed}, separated by "
                               "';'.",
-    "text.too_long": "This {field} has {length:,} characters; the limit is {limit:,}.",
+    "text.too_long": "This '{field}' cell has {length:,} characters; the limit is {limit:,}.",
     "text.not_a_url": "A source URL must be a web address starting with http:// or https://, "
                       "with no spaces.",
-    "text.garbled": "This {field} looks garbled by an encoding mix-up (accented letters shown "
-                    "as two characters, like 'Ã¡' for 'á'). It probably reads: {repaired} Fix "
-                    "the text, or save the file again as 'CSV UTF-8'.",
-    "text.garbled_unrepairable": "This {field} looks garbled by an encoding mix-up (accented "
-                                 "letters shown as two characters, like 'Ã¡' for 'á'). Fix "
-                                 "the text, or save the file again as 'CSV UTF-8'.",
-    **{f"text.personal.{kind}": f"This {{field}} seems to contain {what}. Public fields must "
-                                "not identify anyone: remove it, then load the row again. The "
-                                "row is kept for staff review and is not published."
+    "text.garbled": "This '{field}' cell looks garbled by an encoding mix-up (accented "
+                    "letters shown as two characters, like 'Ã¡' for 'á'). It probably reads: "
+                    "{repaired} Fix the text, or save the file again as 'CSV UTF-8'.",
+    "text.garbled_unrepairable": "This '{field}' cell looks garbled by an encoding mix-up "
+                                 "(accented letters shown as two characters, like 'Ã¡' for "
+                                 "'á'). Fix the text, or save the file again as 'CSV UTF-8'.",
+    **{f"text.personal.{kind}": f"This '{{field}}' cell seems to contain {what}. Public "
+                                "fields must not identify anyone: remove it, then load the row "
+                                "again. The row is kept for staff review and is not published."
        for kind, what in _PERSONAL.items()},
+    "review.not_approved": "This record is marked '{value}' in the tool it was exported "
+                           "from, so it is held until it is approved: approve it there and "
+                           "export again, or clear this cell to load it.",
+    "review.unknown": "'{value}' is not a review state Garita knows (approved, not approved, "
+                      "on hold, draft, published, archived), so the record is held: clear "
+                      "the cell to load it.",
     # BTS border-crossing exports (etl.crossings)
     "crossings.unreadable": "This is not a readable BTS export: {reason}",
     "crossings.not_bts": "This is not the BTS Border Crossing Entry Data export: no {missing} "
@@ -215,9 +267,79 @@ class _Formatter(string.Formatter):
 _FORMATTER = _Formatter()
 
 
-def render(code: str, params: dict | None = None) -> str:
-    """The English message for a problem code and its parameters."""
+class _SpanishFormatter(string.Formatter):
+    def format_field(self, value, format_spec):
+        if format_spec == "rows_are":
+            rows = list(value)
+            if len(rows) == 1:
+                return f"la fila {rows[0]} está"
+            shown = [str(row) for row in rows[:10]]
+            if len(rows) > 10:
+                shown.append(f"{len(rows) - 10} más")
+            return f"las filas {', '.join(shown[:-1])} y {shown[-1]} están"
+        if format_spec == "or":
+            items = [str(item) for item in value]
+            return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} o {items[-1]}"
+        if format_spec == "quoted":
+            return ", ".join(f"“{item}”" for item in value)
+        return super().format_field(value, format_spec)
+
+
+_SPANISH_FORMATTER = _SpanishFormatter()
+SPANISH_TEMPLATES = Path(__file__).resolve().parent.parent / "garita" / "locales" / \
+    "problems.es.json"
+
+
+@lru_cache(maxsize=1)
+def spanish_templates() -> dict[str, str]:
+    """The Spanish template of each code (``garita/locales/problems.es.json``)."""
+    return json.loads(SPANISH_TEMPLATES.read_text(encoding="utf-8"))
+
+
+def _spanish_params(params: dict) -> dict:
+    """Parameters that carry English words, said in Spanish: a field's name becomes its
+    Spanish label, lists joined with 'or' are joined with 'o', and the few phrases the
+    reference data gives (the states, a place's note) are translated."""
+    from garita import fields
+    from garita.reference import STATES
+
+    said = dict(params)
+    if isinstance(said.get("field"), str):
+        try:
+            said["field"] = said["label"] = fields.field(said["field"]).label_es
+        except KeyError:
+            pass
+    if isinstance(said.get("place"), str):
+        said["place"] = said["place"].replace(" or ", " o ")
+    if isinstance(said.get("states"), str):
+        for name in STATES.values():
+            said["states"] = said["states"].replace(name, _SPANISH_WORDS.get(name, name))
+    if isinstance(said.get("where"), str):
+        said["where"] = _SPANISH_WORDS.get(said["where"], said["where"])
+    return said
+
+
+# English phrases that reach a message as parameters, from the reference data.
+_SPANISH_WORDS = {"New Mexico": "Nuevo México",
+                  "Chiapas, on Mexico's border with Guatemala":
+                      "Chiapas, en la frontera de México con Guatemala"}
+
+
+def render(code: str, params: dict | None = None, lang: str = "en") -> str:
+    """The message for a problem code and its parameters, in English (the CLI, ``--json``,
+    the rejected rows' files) or in Spanish (``lang="es"``, for the app's staff pages).
+    A code with no Spanish template yet falls back to English."""
+    if lang == "es" and code in spanish_templates():
+        return _SPANISH_FORMATTER.format(spanish_templates()[code],
+                                         **_spanish_params(params or {}))
     return _FORMATTER.format(TEMPLATES[code], **(params or {}))
+
+
+def localized(code: str, params: dict | None = None) -> str:
+    """``render`` in the language of the reader being served (``garita.i18n``)."""
+    from garita.i18n import language
+
+    return render(code, params, language())
 
 
 class LoaderError(ValueError):
@@ -227,6 +349,11 @@ class LoaderError(ValueError):
     def __init__(self, code: str, **params):
         self.code, self.params = code, params
         super().__init__(render(code, params))
+
+
+class FileRefused(LoaderError):
+    """The whole file cannot be read as a table; nothing was loaded. Carries a ``code`` and
+    ``params``; ``str()`` is the English message. (``etl.read.FileRefused`` is this class.)"""
 
 
 class Invalid(LoaderError):

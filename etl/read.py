@@ -3,6 +3,11 @@
 Refuses, with a message a staff member can act on, anything that is not a delimited text
 file: empty files, header-only files, spreadsheets and archives renamed ``.csv``, binary
 content, broken quoting and runaway cells.
+
+The header is the first row that names two or more fields (``etl.columns``), among the first
+20 non-blank rows: a title and blank rows above it (a Google Sheets or Excel report) are
+skipped and said. A row of HXL tags under it (``#case+id``, written by KoboToolbox), or the
+empty one Ushahidi writes, is not data either. Row numbers stay the spreadsheet's.
 """
 
 from __future__ import annotations
@@ -12,20 +17,24 @@ import io
 import os
 import re
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from etl.problems import LoaderError
+from etl import columns as headers
+from etl.problems import FileRefused  # noqa: F401  (callers import it from here)
 
 MAX_CELL_CHARS = 20_000
 MAX_COLUMNS = 200
 # What one load reads at most: the app takes 20 MB uploads; the CLI loads millions of rows.
 MAX_FILE_BYTES = 1 << 30
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
+HEADER_SEARCH_ROWS = 20
+# An HXL hashtag with its attributes: ``#affected``, ``#case +id``.
+_HXL = re.compile(r"^#[a-z][a-z0-9_]*(?:\s*\+\s*[a-z][a-z0-9_]*)*$", re.I)
 
 # File signatures that are not text, and the problem code each is refused with.
 _SIGNATURES = [
@@ -38,13 +47,9 @@ _SIGNATURES = [
 ]
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NOT_CONTROL = bytes(range(32, 127)) + bytes(range(128, 256)) + b"\t\n\r"
+_NOT_MARKS = bytes(b for b in _NOT_CONTROL if b not in b'"\n')  # all but controls, '"', LF
 
 csv.field_size_limit(MAX_CELL_CHARS)
-
-
-class FileRefused(LoaderError):
-    """The whole file cannot be read as a table; nothing was loaded. Carries a ``code`` and
-    ``params`` (see ``etl.problems``); ``str()`` is the English message."""
 
 
 @dataclass
@@ -53,6 +58,9 @@ class Table:
 
     ``columns[j][i]`` is the text of row ``i``, column ``j``. Rows whose cell count differs
     from the header's are in ``ragged`` (their cells as read) and blank in ``columns``.
+    ``header_row`` is the header's row in the spreadsheet; ``above`` the rows skipped above
+    it, ``tag_row`` the tag row skipped under it. Row ``i`` is the spreadsheet's row
+    ``row_number(i)``.
     """
 
     encoding: str
@@ -61,13 +69,33 @@ class Table:
     columns: list[pa.Array]
     n_rows: int
     ragged: dict[int, list[str]]
+    header_row: int = 1
+    above: list[list[str]] = field(default_factory=list)
+    tag_row: list[str] | None = None
+
+    @property
+    def first_row(self) -> int:
+        """The spreadsheet's row number of the first data row (2 in a plain file)."""
+        return self.header_row + 1 + (self.tag_row is not None)
+
+    def row_number(self, index: int) -> int:
+        """The spreadsheet's row number of data row ``index``."""
+        return self.first_row + int(index)
+
+    def index_of(self, row_number: int) -> int:
+        """The data row shown as ``row_number`` in the spreadsheet."""
+        return int(row_number) - self.first_row
 
     def to_csv(self, edits: dict[int, list[str]] | None = None) -> bytes:
-        """The file again as UTF-8 CSV, with ``edits`` (row index -> cells) applied."""
+        """The file again as UTF-8 CSV, with ``edits`` (row index -> cells) applied; rows
+        skipped above the header and the tag row are written back where they were."""
         edits = edits or {}
         buffer = io.StringIO()
         out = csv.writer(buffer, lineterminator="\r\n")
+        out.writerows(self.above)
         out.writerow(self.header)
+        if self.tag_row is not None:
+            out.writerow(self.tag_row)
         for index in range(self.n_rows):
             out.writerow(edits[index] if index in edits else self.row(index))
         return buffer.getvalue().encode("utf-8")
@@ -159,6 +187,54 @@ def sniff_delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
+def _cells(line: str, delimiter: str) -> list[str]:
+    try:
+        return next(csv.reader([line.rstrip("\r")], delimiter=delimiter), [])
+    except csv.Error:
+        return []
+
+
+@dataclass
+class _Layout:
+    """Where the header is: its line (0-based), the delimiter, the rows above it."""
+
+    line: int = 0
+    delimiter: str = ","
+    above: list[list[str]] = field(default_factory=list)
+
+
+def find_header(head: str, extra=frozenset()) -> _Layout:
+    """The header line of a file starting with ``head``: the first line, unless it names
+    fewer than two fields and one of the next non-blank lines (up to
+    ``HEADER_SEARCH_ROWS``) names two or more (header cells in ``extra`` count too). The
+    delimiter is the one that splits that line into field names."""
+    text = head.lstrip("\ufeff")
+    first = sniff_delimiter(text)
+    lines = text.split("\n")
+    if headers.field_names(_cells(lines[0], first), extra) >= 2 or len(lines) < 2:
+        return _Layout(0, first)
+    seen = 0
+    for number, line in enumerate(lines[:-1]):
+        if not line.strip(" \t\r,;"):
+            continue
+        seen += 1
+        if seen > HEADER_SEARCH_ROWS:
+            break
+        unquoted = re.sub(r'"[^"]*"', "", line)
+        for delimiter in sorted(DELIMITERS, key=lambda d: -unquoted.count(d)):
+            if number and headers.field_names(_cells(line, delimiter), extra) >= 2:
+                return _Layout(number, delimiter,
+                               [_cells(above, delimiter) for above in lines[:number]])
+    return _Layout(0, first)
+
+
+def _line_start(data, lines: int, start: int = 0) -> int:
+    """Where line ``lines`` (0-based) of ``data`` starts, counting from ``start``."""
+    for _ in range(lines):
+        start = data.index(b"\n" if isinstance(data, bytes) else "\n", start) + 1
+    return start
+
+
 def _check_header(header: list[str]) -> list[str]:
     if not any(cell.strip() for cell in header):
         raise FileRefused("file.header_empty")
@@ -185,21 +261,29 @@ def _fast_parse(utf8, delimiter: str, head: str) -> Table | None:
         return None
     if not width or width > MAX_COLUMNS:
         return None
-    try:
-        parsed = pacsv.read_csv(
-            pa.BufferReader(utf8),
-            read_options=pacsv.ReadOptions(autogenerate_column_names=True,
-                                           block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
-                                              ignore_empty_lines=False,
-                                              invalid_row_handler=on_invalid),
-            convert_options=pacsv.ConvertOptions(
-                column_types={f"f{i}": pa.string() for i in range(width)},
-                strings_can_be_null=False, quoted_strings_can_be_null=False),
-        )
-    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
-        return None
-    if invalid or parsed.num_columns != width:
+    # Reading blocks split at any line break is twice as fast. A quoted cell that holds a
+    # line break is still read whole inside a block; one cut at a block's end makes Arrow
+    # fail or report a bad row, and the file is read again the slow way.
+    for newlines_in_values in (False, True):
+        invalid.clear()
+        try:
+            parsed = pacsv.read_csv(
+                pa.BufferReader(utf8),
+                read_options=pacsv.ReadOptions(autogenerate_column_names=True,
+                                               block_size=1 << 22),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter,
+                                                  newlines_in_values=newlines_in_values,
+                                                  ignore_empty_lines=False,
+                                                  invalid_row_handler=on_invalid),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={f"f{i}": pa.string() for i in range(width)},
+                    strings_can_be_null=False, quoted_strings_can_be_null=False),
+            )
+        except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
+            continue
+        if not invalid and parsed.num_columns == width:
+            break
+    else:
         return None
     if parsed.num_rows == 0:
         return None
@@ -209,13 +293,16 @@ def _fast_parse(utf8, delimiter: str, head: str) -> Table | None:
     while body.num_rows and width == 1 and body.column(0)[body.num_rows - 1].as_py() == "":
         body = body.slice(0, body.num_rows - 1)
     columns = list(body.columns)
-    if any((pc.max(pc.utf8_length(col)).as_py() or 0) > MAX_CELL_CHARS for col in columns):
+    # Bytes are at least characters, and counting bytes reads only the offsets.
+    if any((pc.max(pc.binary_length(col)).as_py() or 0) > MAX_CELL_CHARS
+           and (pc.max(pc.utf8_length(col)).as_py() or 0) > MAX_CELL_CHARS for col in columns):
         return None
     return Table("", delimiter, header, columns, body.num_rows, {})
 
 
-def _slow_parse(text: str, delimiter: str) -> Table:
-    """Python's csv reader: exact row numbers and messages for files Arrow will not take."""
+def _slow_parse(text: str, delimiter: str, above: int = 0) -> Table:
+    """Python's csv reader: exact row numbers and messages for files Arrow will not take.
+    ``above``: lines (and rows) of the file before ``text``."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows: list[list[str]] = []
     started = 1
@@ -233,11 +320,13 @@ def _slow_parse(text: str, delimiter: str) -> Table:
     except csv.Error as exc:
         reason = str(exc)
         if "EOF" in reason or "end of data" in reason:
-            raise FileRefused("file.unclosed_quote", row=len(rows) + 2, line=started) from None
+            raise FileRefused("file.unclosed_quote", row=len(rows) + 2 + above,
+                              line=started + above) from None
         if "field larger" in reason:
-            raise FileRefused("file.cell_too_long", line=reader.line_num,
+            raise FileRefused("file.cell_too_long", line=reader.line_num + above,
                               limit=MAX_CELL_CHARS) from None
-        raise FileRefused("file.unreadable_line", line=reader.line_num, reason=reason) from None
+        raise FileRefused("file.unreadable_line", line=reader.line_num + above,
+                          reason=reason) from None
     while rows and not rows[-1]:
         rows.pop()  # the newline at the end of the file is not a row
     width = len(header)
@@ -248,33 +337,69 @@ def _slow_parse(text: str, delimiter: str) -> Table:
     return Table("", delimiter, header, columns, len(rows), ragged)
 
 
-def read_table(data: bytes) -> Table:
-    """Decode and parse a CSV file into a header and columns, or raise ``FileRefused``."""
+def read_table(data: bytes, header_names=frozenset()) -> Table:
+    """Decode and parse a CSV file into a header and columns, or raise ``FileRefused``.
+
+    ``header_names``: header cells that count as field names when looking for the header
+    row (those staff mapped by hand)."""
     _refuse_signatures(data)
     table = None
+    utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
+    # One pass keeps the bytes that decide how to read the file: control characters, double
+    # quotes and line breaks (a few MB of a file of hundreds).
+    marks = b"" if utf16 else data.translate(None, _NOT_MARKS)
+    quotes, breaks = marks.count(b'"'), marks.count(b"\n")
     # An odd number of double quotes means a quote never closes (or a literal quote sits in
     # an unquoted cell): only the slow reader reads those exactly and names the row.
-    if (not data.startswith((b"\xff\xfe", b"\xfe\xff")) and b"\x00" not in data
-            and data.count(b'"') % 2 == 0):
-        _refuse_controls(data)
-        bom = data.startswith(b"\xef\xbb\xbf")
-        body = pa.py_buffer(data)[3:] if bom else pa.py_buffer(data)
-        head = data[3 if bom else 0:65536].decode("utf-8", "ignore")
-        table = _fast_parse(body, sniff_delimiter(head), head)
+    if not utf16 and b"\x00" not in marks and quotes % 2 == 0:
+        if len(marks) > quotes + breaks:
+            raise FileRefused("file.control_characters")
+        bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+        head = data[bom:65536].decode("utf-8", "ignore")
+        layout = find_header(head, header_names)
+        start = _line_start(data, layout.line, bom)
+        table = _fast_parse(pa.py_buffer(data)[start:], layout.delimiter,
+                            head[_line_start(head, layout.line):])
         if table is not None:
             table.encoding = "UTF-8 with BOM" if bom else "UTF-8"
     if table is None:
         text, encoding = decode(data)
-        delimiter = sniff_delimiter(text)
-        table = (_fast_parse(text.encode("utf-8"), delimiter, text[:65536])
+        layout = find_header(text[:65536], header_names)
+        text = text.lstrip("\ufeff")
+        text = text[_line_start(text, layout.line):]
+        table = (_fast_parse(text.encode("utf-8"), layout.delimiter, text[:65536])
                  if encoding != "UTF-8" and text.count('"') % 2 == 0 else None)
         if table is None:
-            table = _slow_parse(text, delimiter)
+            table = _slow_parse(text, layout.delimiter, layout.line)
         table.encoding = encoding
+    table.header_row, table.above = layout.line + 1, layout.above
+    _skip_tag_row(table)
     if not table.n_rows:
         raise _no_rows()
-    _refuse_swallowed_rows(table)
+    # Only a cell can hold a line break beyond one per row read.
+    if utf16 or breaks > table.header_row + (table.tag_row is not None) + table.n_rows:
+        _refuse_swallowed_rows(table)
     return table
+
+
+def _skip_tag_row(table: Table) -> None:
+    """Drop the row under the header when it holds HXL tags (every non-blank cell a
+    ``#tag``: two or more, or one in a known tool's file) or is the empty tag row a tool
+    writes (``etl.columns.Tool``)."""
+    if not table.n_rows:
+        return
+    cells = table.row(0)
+    written = [cell.strip() for cell in cells if cell.strip()]
+    tool = headers.detect_tool(table.header)
+    if written:
+        if not all(_HXL.match(cell) for cell in written) or (len(written) < 2 and not tool):
+            return
+    elif tool is None or not tool.empty_tag_row:
+        return
+    table.tag_row = cells
+    table.columns = [column.slice(1) for column in table.columns]
+    table.ragged = {i - 1: row for i, row in table.ragged.items() if i}
+    table.n_rows -= 1
 
 
 def _refuse_swallowed_rows(table: Table) -> None:
@@ -288,7 +413,8 @@ def _refuse_swallowed_rows(table: Table) -> None:
             lines = column[int(i)].as_py().split("\n")[1:]
             shaped = [line for line in lines if line.count(table.delimiter) >= width - 1]
             if shaped:
-                raise FileRefused("file.swallowed_rows", row=int(i) + 2, column=table.header[j],
+                raise FileRefused("file.swallowed_rows", row=table.row_number(i),
+                                  column=table.header[j],
                                   lines=len(lines), shaped=len(shaped))
 
 

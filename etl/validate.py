@@ -16,7 +16,11 @@ its port.
 from __future__ import annotations
 
 import functools
+import html
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
@@ -24,12 +28,13 @@ import pyarrow.compute as pc
 
 from etl import dates, personal, places
 from etl.columns import ColumnMap, map_columns
-from etl.fields import ARROW_TYPES, COLUMN_CHECKED, PARSERS, Context
+from etl.fields import ACROSS, ARROW_TYPES, COLUMN_CHECKED, MEXICAN, PARSERS, Context
 from etl.ports import PortMatch, place_unknown
 from etl.problems import Invalid, render
 from etl.read import Table
 from garita import fields
 from garita.fields import Field
+from garita.reference import STATES
 
 URL_PATTERN = r"^https?://[^\s<>\"]+$"
 # Unicode spaces (no-break, em, thin, ideographic …) and invisible characters become a plain
@@ -91,11 +96,39 @@ class Checked:
     def rejected(self) -> int:
         return len(self.problems)
 
+    def notes(self) -> list[dict]:
+        """How the file was read, beyond its encoding and delimiter: the tool that wrote it,
+        rows skipped above the header and the tag row under it (code, params, message)."""
+        table, tool = self.table, self.columns.tool
+        said: list[tuple[str, dict]] = []
+        if tool:
+            said.append(("file.tool", {"tool": tool.name, "own": self.columns.own[:6]}))
+        if table.above:
+            texts = [" ".join(c.strip() for c in row if c.strip())[:80] for row in table.above]
+            texts = [text for text in texts if text]
+            said.append(("header.found_at_row", {"row": table.header_row,
+                                                 "skipped": len(table.above), "texts": texts})
+                        if texts else ("header.found_at_row_blank", {"row": table.header_row}))
+        if table.tag_row is not None:
+            tags = [c.strip() for c in table.tag_row if c.strip()]
+            said.append(("header.tag_row", {"row": table.header_row + 1, "tags": tags[:6]})
+                        if tags else ("header.empty_tag_row", {
+                            "row": table.header_row + 1, "tool": tool.name if tool else ""}))
+        serials = [p for problems in self.problems.values() for p in problems
+                   if p.code == "date.excel_serial"]
+        if serials:
+            said.append(("date.excel_serials", {"column": serials[0].column,
+                                                "rows": len(serials),
+                                                "value": serials[0].value,
+                                                "date": serials[0].params["date"]}))
+        return [{"code": code, "params": params, "message": render(code, params)}
+                for code, params in said]
+
     def raw_row(self, index: int) -> dict[str, str]:
-        """The cells of a row under their original headers (mapped columns only)."""
+        """The cells of a row under their original headers (the columns read only)."""
         row = self.table.row(index)
         return {self.table.header[i]: (row[i] if i < len(row) else "")
-                for i in sorted(self.columns.fields.values())}
+                for i in self.columns.read_columns()}
 
 
 class _Mapped:
@@ -116,46 +149,68 @@ def _each(value, i: int):
 class _Validator:
     """Holds the problems found so far; rows set aside (blank, ragged) are not re-reported."""
 
-    def __init__(self, checked: Checked, set_aside: np.ndarray):
-        self.checked, self.set_aside = checked, set_aside
-        self.cols = {name: checked.table.columns[i]
-                     for name, i in checked.columns.fields.items()}
+    def __init__(self, checked: Checked, set_aside: np.ndarray, cols: dict[str, pa.Array]):
+        self.checked, self.set_aside, self.cols = checked, set_aside, cols
+        self.headers = checked.columns.header_for(checked.table.header)
+        self.links: dict[str, pa.Array] = {}   # a link field -> every link of each cell
+        self._apart = threading.local()
 
     def header(self, name: str) -> str:
-        return self.checked.table.header[self.checked.columns.fields[name]]
+        return self.headers[name]
 
     def add(self, rows, name: str, code, params=None, suggestion=None) -> None:
         """Record a problem for each row index in ``rows``; ``code``, ``params`` and
         ``suggestion`` may be functions of the row index."""
         column = self.cols.get(name)
+        apart = getattr(self._apart, "found", None)
         for i in rows:
             i = int(i)
             if self.set_aside[i]:
                 continue
             value = column[i].as_py() if column is not None else ""
-            self.checked.problems.setdefault(i, []).append(
-                Problem(i + 2, self.header(name), value, _each(code, i),
-                        _each(params, i) or {}, _each(suggestion, i)))
+            problem = Problem(self.checked.table.row_number(i), self.header(name), value,
+                              _each(code, i), _each(params, i) or {}, _each(suggestion, i))
+            if apart is None:
+                self.checked.problems.setdefault(i, []).append(problem)
+            else:
+                apart.append((i, problem))
+
+    def apart(self, work):
+        """``(work(), the problems it found)``, run with those problems kept apart, so
+        several checks can run in threads and their problems be kept in a fixed order."""
+        self._apart.found = []
+        try:
+            return work(), self._apart.found
+        finally:
+            self._apart.found = None
+
+    def keep(self, found: list) -> None:
+        """Record problems kept apart by ``apart``."""
+        for i, problem in found:
+            self.checked.problems.setdefault(i, []).append(problem)
 
     def map(self, name: str, parse) -> _Mapped:
         """Run ``parse`` once per distinct value of a column; its ``Invalid`` errors become
         problems of every row holding that value."""
         column = self.cols[name]
-        uniques = pc.unique(column)
-        results, bad = [], {}
-        for value in uniques.to_pylist():
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()
+        encoded = pc.dictionary_encode(column)     # one pass: the distinct values, and which
+        results, bad = [], {}                       # of them each row holds
+        for position, value in enumerate(encoded.dictionary.to_pylist()):
             try:
                 results.append(parse(value))
             except Invalid as exc:
                 results.append(None)
-                bad[value] = exc
+                bad[position] = exc
         if bad:
-            mask = pc.is_in(column, value_set=pa.array(list(bad), pa.string()))
+            mask = pc.is_in(encoded.indices, value_set=pa.array(list(bad), pa.int32()))
             rows = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
-            self.add(rows, name, lambda i: bad[column[i].as_py()].code,
-                     lambda i: bad[column[i].as_py()].params,
-                     lambda i: bad[column[i].as_py()].suggestion)
-        return _Mapped(results, pc.index_in(column, value_set=uniques))
+            which = encoded.indices
+            self.add(rows, name, lambda i: bad[which[i].as_py()].code,
+                     lambda i: bad[which[i].as_py()].params,
+                     lambda i: bad[which[i].as_py()].suggestion)
+        return _Mapped(results, encoded.indices)
 
 
 def _rows(mask) -> np.ndarray:
@@ -181,7 +236,7 @@ def _check_personal(v: _Validator, name: str, text: pa.Array) -> None:
     for i in picked[pc.fill_null(worth, False).to_numpy(zero_copy_only=False)]:
         kind = personal.find(text[int(i)].as_py())
         if kind:
-            v.add([i], name, f"text.personal.{kind}", {"field": name})
+            v.add([i], name, f"text.personal.{kind}", {"field": v.header(name)})
 
 
 def _check_mojibake(v: _Validator, name: str, text: pa.Array) -> None:
@@ -191,9 +246,42 @@ def _check_mojibake(v: _Validator, name: str, text: pa.Array) -> None:
         try:
             repaired = value.encode("cp1252").decode("utf-8")[:200]
         except UnicodeError:
-            v.add([i], name, "text.garbled_unrepairable", {"field": name})
+            v.add([i], name, "text.garbled_unrepairable", {"field": v.header(name)})
         else:
-            v.add([i], name, "text.garbled", {"field": name, "repaired": repaired}, repaired)
+            v.add([i], name, "text.garbled", {"field": v.header(name), "repaired": repaired},
+                  repaired)
+
+
+def _links(text: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """A link cell's first link, and all its links as a list where it holds several (NULL
+    where it holds one or none). Links are separated by spaces or line breaks, or by ';' or
+    ',' before the next ``http``; a cell that does not split into links is kept whole (and
+    reported as not a link)."""
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    n = len(text)
+    every = pa.nulls(n, pa.list_(pa.string()))
+    several = _rows(pc.match_substring_regex(text, r"[\s;,]"))
+    if not len(several):
+        return text, every
+    spaced = pc.replace_substring_regex(text.take(pa.array(several)),
+                                        r"[;,]\s*(https?://)", r" \1")
+    parts = pc.split_pattern_regex(pc.utf8_trim_whitespace(spaced), r"\s+")
+    ok = pc.match_substring_regex(pc.list_flatten(parts), URL_PATTERN, ignore_case=True)
+    all_ok = np.ones(len(several), dtype=bool)
+    bad = np.flatnonzero(~ok.to_numpy(zero_copy_only=False))
+    all_ok[pc.list_parent_indices(parts).to_numpy()[bad]] = False
+    split = several[all_ok]
+    if not len(split):
+        return text, every
+    parts = parts.filter(pa.array(all_ok))
+    where = np.arange(n)
+    where[split] = n + np.arange(len(split))
+    first = pa.concat_arrays([text, pc.list_element(parts, 0)]).take(pa.array(where))
+    kept = pc.if_else(pc.greater(pc.list_value_length(parts), 1), parts.cast(every.type),
+                      pa.nulls(len(parts), every.type))
+    every = pa.concat_arrays([every, kept]).take(pa.array(where))
+    return first, every
 
 
 def _text(v: _Validator, f: Field, n: int) -> pa.Array:
@@ -211,14 +299,15 @@ def _text(v: _Validator, f: Field, n: int) -> pa.Array:
     if f.max_length:
         too_long = _rows(pc.greater(pc.utf8_length(text), f.max_length))
         v.add(too_long, f.name, "text.too_long", lambda i: {
-            "field": f.name, "length": len(text[i].as_py()), "limit": f.max_length})
+            "field": v.header(f.name), "length": len(text[i].as_py()), "limit": f.max_length})
     if f.parser == "url":
+        text, v.links[f.name] = _links(text)
         bad_url = pc.and_(pc.not_equal(text, ""), pc.invert(
             pc.match_substring_regex(text, URL_PATTERN, ignore_case=True)))
-        v.add(_rows(bad_url), f.name, "text.not_a_url", {"field": f.name})
+        v.add(_rows(bad_url), f.name, "text.not_a_url", {"field": v.header(f.name)})
     if not ascii_only:
         _check_mojibake(v, f.name, text)
-    if f.personal_check:
+    if f.personal_check and not v.checked.columns.machine_made(f.name):
         _check_personal(v, f.name, text)
     return pc.if_else(pc.equal(text, ""), None, text)
 
@@ -264,7 +353,8 @@ def _place(v: _Validator, parsed: dict[str, _Mapped], ctx: Context,
         pc.index_in(port_code, value_set=pa.array(code_list, pa.string())))
     state = port_state
     if "state" in parsed:
-        stated = parsed["state"].array(pa.string())
+        stated = _mexican_states(v, parsed["state"].array(pa.string()), port_code,
+                                 port_state, located_state, names)
         v.add(_rows(pc.not_equal(stated, port_state)), "state", "state.port_mismatch",
               lambda i: {"port": names[port_code[i].as_py()], "port_state":
                          port_state[i].as_py(), "state": stated[i].as_py()},
@@ -289,6 +379,33 @@ def _place(v: _Validator, parsed: dict[str, _Mapped], ctx: Context,
             else pc.if_else(pc.equal(written, ""), None, written)}
 
 
+def _mexican_states(v: _Validator, stated: pa.Array, port_code: pa.Array,
+                    port_state: pa.Array, located_state: pa.Array,
+                    names: dict[str, str]) -> pa.Array:
+    """The stated US states, with Mexican states (``Tamaulipas``) blanked: the row's state
+    comes from its port. A Mexican state is a problem only when it does not border the
+    port's state, or when nothing else places the row (and no port is written)."""
+    mexican = _rows(pc.starts_with(stated, MEXICAN))
+    if not len(mexican):
+        return stated
+    written = v.cols.get("port")
+    for i in mexican:
+        i = int(i)
+        mx = stated[i].as_py()[len(MEXICAN):]
+        across = ACROSS[mx]
+        if port_state[i].is_valid and port_state[i].as_py() not in across:
+            v.add([i], "state", "state.mexican_mismatch",
+                  {"value": v.cols["state"][i].as_py().strip(),
+                   "port_state": STATES[port_state[i].as_py()],
+                   "port": names[port_code[i].as_py()]})
+        elif (not port_state[i].is_valid and not located_state[i].is_valid
+              and (written is None or not written[i].as_py().strip())):
+            v.add([i], "state", "state.mexican", {
+                "value": v.cols["state"][i].as_py().strip(),
+                "across": [STATES[code] for code in across]})
+    return pc.if_else(pc.starts_with(stated, MEXICAN), None, stated)
+
+
 _FAR = ("point.far", "point.far_sign", "point.far_swapped", "point.not_on_earth",
         "point.outside")
 
@@ -306,6 +423,8 @@ def _located(v: _Validator, parsed: dict[str, _Mapped], ctx: Context, known: pa.
     a point in Mexico or a location that names nothing then adds nothing (a port with
     several crossings has one point). For a row held because its port names several ports,
     a point at one of them is the suggestion."""
+    if not {"latitude", "longitude", "location"} & parsed.keys():
+        return _nulls(n), _nulls(n)
     codes: list[str | None] = [None] * n
     states: list[str | None] = [None] * n
     sources: list[tuple[str, dict[int, PortMatch]]] = []
@@ -359,13 +478,70 @@ def _located(v: _Validator, parsed: dict[str, _Mapped], ctx: Context, known: pa.
     return pa.array(codes, pa.string()), pa.array(states, pa.string())
 
 
-def _blank_rows(table: Table, columns: ColumnMap) -> np.ndarray:
+# A choice column's cell that says the choice was ticked (Kobo writes 1 and 0).
+TICKED = ["1", "1.0", "true", "True", "TRUE", "yes", "Yes", "YES", "x", "X", "sí", "Sí", "si",
+          "Si"]
+
+
+def _unescaped(column: pa.Array) -> pa.Array:
+    """Text with HTML entities decoded (Ushahidi 2.x exports ``B&amp;M``), once per
+    distinct cell that has an ``&``."""
+    with_entity = pc.unique(column.filter(pc.match_substring(column, "&")))
+    if not len(with_entity):
+        return column
+    found = pc.index_in(column, value_set=with_entity)
+    decoded = pa.array([html.unescape(value) for value in with_entity.to_pylist()])
+    return pc.coalesce(decoded.take(found), column)
+
+
+def _read_columns(table: Table, columns: ColumnMap) -> dict[str, pa.Array]:
+    """Each field's cells as the file's tool means them: a list field built from its
+    per-choice columns (the ticked choices, ';'-separated) where they tick any, a
+    fallback column where the field's own is blank, HTML entities decoded."""
+    cols = {name: table.columns[i] for name, i in columns.fields.items()}
+    for name, index in columns.fallbacks.items():
+        fallback = table.columns[index]
+        cols[name] = fallback if name not in cols else pc.if_else(
+            pc.equal(pc.utf8_trim_whitespace(cols[name]), ""), fallback, cols[name])
+    for name, choices in columns.choices.items():
+        ticked = pa.array([""] * table.n_rows, pa.string())
+        for index, choice in choices:
+            tick = pc.is_in(pc.utf8_trim_whitespace(table.columns[index]),
+                            value_set=pa.array(TICKED))
+            ticked = pc.if_else(tick, pc.binary_join_element_wise(ticked, choice, ";"), ticked)
+        ticked = pc.utf8_ltrim(ticked, ";")
+        cols[name] = ticked if name not in cols else pc.if_else(
+            pc.equal(ticked, ""), cols[name], ticked)
+    if columns.tool and columns.tool.escaped_html:
+        cols = {name: _unescaped(column) for name, column in cols.items()}
+    return cols
+
+
+def _local_dates(v: _Validator, out: dict[str, pa.Array]) -> None:
+    """A date written as a UTC time (``2020-03-08T03:12:00Z``) is the date at the port (or
+    in the state) where the incident happened: 7 March, 19:12 at San Ysidro."""
+    if "date" not in v.cols:
+        return
+    column = v.cols["date"]
+    instants = {value: dates.utc_instant(value) for value in pc.unique(column).to_pylist()
+                if value and "z" in value.lower()}
+    instants = {value: instant for value, instant in instants.items() if instant}
+    if not instants:
+        return
+    date, precision = out["date"].to_pylist(), out["date_precision"]
+    for i in _rows(pc.is_in(column, value_set=pa.array(list(instants), pa.string()))):
+        zone = dates.zone(out["port_code"][int(i)].as_py(), out["state"][int(i)].as_py())
+        if zone and date[i] is not None and precision[int(i)].as_py() == "day":
+            date[i] = instants[column[int(i)].as_py()].astimezone(ZoneInfo(zone)).date()
+    out["date"] = pa.array(date, pa.date32())
+
+
+def _blank_rows(table: Table, types: pa.Array) -> np.ndarray:
     """Rows whose every cell is blank. Only rows with no incident type can be: the other
     columns are checked for those alone."""
     n = table.n_rows
     blank = np.zeros(n, dtype=bool)
-    candidates = _rows(pc.equal(pc.utf8_trim_whitespace(
-        table.columns[columns.fields["incident_types"]]), ""))
+    candidates = _rows(pc.equal(pc.utf8_trim_whitespace(types), ""))
     if len(candidates):
         blank[candidates] = True
         picked = pa.array(candidates)
@@ -377,50 +553,63 @@ def _blank_rows(table: Table, columns: ColumnMap) -> np.ndarray:
 
 def validate(table: Table, *, date_order: str | None = None,
              column_overrides: dict[str, str] | None = None,
-             placeless: bool = False) -> Checked:
+             placeless: bool = False, excel_dates: bool = False) -> Checked:
     """Check every row of ``table``; raises ``FileRefused``/``DateOrderUnknown`` for the file.
 
     ``placeless`` lets rows with neither a port nor a state load (the shipped public-reporting
-    set has four whose sources do not say where; they count everywhere but on the map)."""
+    set has four whose sources do not say where; they count everywhere but on the map).
+    ``excel_dates``: staff confirmed that the date column holds Excel serial numbers."""
     columns = map_columns(table.header, column_overrides)
     n = table.n_rows
     checked = Checked(table=table, columns=columns, date_order=date_order, total=n)
-    blank = _blank_rows(table, columns)
+    cols = _read_columns(table, columns)
+    blank = _blank_rows(table, cols["incident_types"])
     ragged = np.zeros(n, dtype=bool)
     width = len(table.header)
     for i, cells in table.ragged.items():
         ragged[i] = True
         blank[i] = False
         code = "row.too_many_cells" if len(cells) > width else "row.too_few_cells"
-        checked.problems[i] = [Problem(i + 2, "(row)", f"{len(cells)} cells", code,
+        checked.problems[i] = [Problem(table.row_number(i), "(row)", f"{len(cells)} cells", code,
                                        {"cells": len(cells), "width": width})]
     checked.skipped = np.flatnonzero(blank).tolist()
-    v = _Validator(checked, blank | ragged)
+    v = _Validator(checked, blank | ragged, cols)
 
     # The day/month order is decided once per file.
     if date_order is None:
         date_order = dates.decide_order(pc.unique(v.cols["date"]).to_pylist())
         checked.date_order = date_order
-    ctx = Context.for_file(date_order)
+    ctx = Context.for_file(date_order, excel_dates)
     read = fields.read()
-    parsed = {f.name: v.map(f.name, functools.partial(PARSERS[f.parser], field=f, ctx=ctx))
-              for f in read if f.parser not in COLUMN_CHECKED and f.name in v.cols}
-    out = {**_dates(v, parsed), **_place(v, parsed, ctx, n, placeless)}
+    # The text checks are Arrow kernels, which let go of the GIL: they run in two threads
+    # while the other fields are parsed, and their problems are kept after those.
+    texts = [f for f in read if f.sql and f.parser in COLUMN_CHECKED]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        checking = [pool.submit(v.apart, functools.partial(_text, v, f, n)) for f in texts]
+        parsed = {f.name: v.map(f.name, functools.partial(PARSERS[f.parser], field=f, ctx=ctx))
+                  for f in read if f.parser not in COLUMN_CHECKED and f.name in v.cols}
+        out = {**_dates(v, parsed), **_place(v, parsed, ctx, n, placeless)}
+        _local_dates(v, out)
+        for f, done in zip(texts, checking):
+            out[f.name], found = done.result()
+            v.keep(found)
     for f in read:
         if f.name in out or not f.sql:
             continue
-        if f.parser in COLUMN_CHECKED:
-            out[f.name] = _text(v, f, n)
-        elif f.name in parsed:
+        if f.name in parsed:
             out[f.name] = parsed[f.name].array(ARROW_TYPES[f.sql])
         else:
             out[f.name] = pa.array([f.default] * n, ARROW_TYPES[f.sql]) \
                 if f.default is not None else _nulls(n, ARROW_TYPES[f.sql])
 
+    out["source_urls"] = v.links.get("source_url", _nulls(n, ARROW_TYPES["VARCHAR[]"]))
     keep = ~(blank | ragged)
     if checked.problems:
         keep[np.fromiter(checked.problems, dtype=np.int64)] = False
     checked.good_rows = np.flatnonzero(keep)
+    if len(checked.good_rows) == n:   # every row is good: nothing to filter out
+        checked.records = {f.name: out[f.name] for f in fields.stored()}
+        return checked
     mask = pa.array(keep)
     checked.records = {f.name: out[f.name].filter(mask) for f in fields.stored()}
     return checked

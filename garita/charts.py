@@ -1,4 +1,9 @@
-"""plotly figures from query results. Text from data is escaped before it reaches a label."""
+"""plotly figures from query results. Text from data is escaped before it reaches a label.
+
+Every title, axis, legend and hover text is in the reader's language (``garita.i18n``).
+plotly.js names months in English unless a locale file is loaded in the browser (and in
+kaleido), so month axes get their ticks and hover text from ``i18n.month`` instead.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +15,35 @@ from functools import lru_cache
 import pandas as pd
 import plotly.graph_objects as go
 
+from garita import i18n
+from garita.i18n import N_, t
 from garita.maps import TYPE_COLOURS, type_label
 from garita.reference import POLICY_EVENTS_CSV
+from garita.words import value_label
 
 FONT = dict(family="DejaVu Sans, Arial, sans-serif", size=14)
 # The events people expect on the timeline by default (the full file has 31).
 KEY_EVENTS = {("2017-01-20", "political"), ("2018-04-27", "policy"), ("2019-01-29", "policy"),
               ("2020-03-20", "policy"), ("2023-01-12", "policy")}
-EMPTY_NOTE = "No incidents match these filters."
+EMPTY_NOTE = N_("No incidents match these filters.")
+TITLES = {
+    ("monthly", "incidents"): N_("Incidents per month"),
+    ("monthly", "people"): N_("People per month"),
+    ("yearly", "incidents"): N_("Incidents per year"),
+    ("yearly", "people"): N_("People per year"),
+    ("ranked", "incidents"): N_("Ports ranked by incidents"),
+    ("ranked", "people"): N_("Ports ranked by people"),
+    ("state", "incidents"): N_("Incidents by state"),
+    ("state", "people"): N_("People by state"),
+    ("field_office", "incidents"): N_("Incidents by field office"),
+    ("field_office", "people"): N_("People by field office"),
+    ("breakdown", "type"): N_("By incident type"),
+    ("breakdown", "nationality"): N_("By nationality"),
+}
+PRECISIONS = {"month or day": N_("date known to the month or day"),
+              "year only": N_("date known to the year only")}
+MONTH_STEPS = (1, 2, 3, 4, 6, 12, 24, 36, 60, 120)
+MOST_MONTH_TICKS = 7   # on a screen; an image fits as many as its width allows
 
 
 def safe(text) -> str:
@@ -37,9 +63,38 @@ def policy_events() -> tuple[dict, ...]:
     return tuple(rows)
 
 
+def event_label(event: dict) -> str:
+    """A policy event's short label in the reader's language."""
+    return event["label_es"] if i18n.language() == "es" and event.get("label_es") \
+        else event["label_en"]
+
+
 def _as_date(text: str) -> dt.date:
     parts = [int(p) for p in text.split("-")] + [1, 1]
     return dt.date(parts[0], parts[1], parts[2])
+
+
+def _title(kind: str, which: str) -> str:
+    return t(TITLES[(kind, which if (kind, which) in TITLES else "incidents")])
+
+
+def month_axis(first, last, most: int = MOST_MONTH_TICKS) -> dict:
+    """Ticks for a month axis from ``first`` to ``last``, named in the reader's language:
+    every month, or every 2, 3, 4, 6 months (from January), or every year or more (then
+    just the year), whichever gives ``most`` ticks or fewer."""
+    months = _all_months(first, last)
+    for step in MONTH_STEPS:
+        if len(months) / step <= most:
+            break
+    if step < 12:
+        chosen = [m for m in months if (m.month - 1) % step == 0] or months[:1]
+        text = [i18n.month(m) for m in chosen]
+    else:
+        chosen = [m for m in months if m.month == 1 and m.year % (step // 12) == 0] \
+            or months[:1]
+        text = [str(m.year) for m in chosen]
+    return dict(tickmode="array", tickvals=[m.strftime("%Y-%m-%d") for m in chosen],
+                ticktext=text)
 
 
 def _layout(fig: go.Figure, title: str, height: int = 460, **extra) -> go.Figure:
@@ -59,19 +114,29 @@ def _layout(fig: go.Figure, title: str, height: int = 460, **extra) -> go.Figure
 def empty(title: str) -> go.Figure:
     fig = go.Figure()
     return _layout(fig, title, 300, xaxis=dict(visible=False), yaxis=dict(visible=False),
-                   annotations=[dict(text=EMPTY_NOTE, showarrow=False, font=dict(size=16),
-                                     xref="paper", yref="paper", x=0.5, y=0.5)])
+                   annotations=[dict(text=safe(t(EMPTY_NOTE)), showarrow=False,
+                                     font=dict(size=16), xref="paper", yref="paper",
+                                     x=0.5, y=0.5)])
 
 
-def _all_months(first: dt.date, last: dt.date) -> list[pd.Timestamp]:
+def _all_months(first, last) -> list[pd.Timestamp]:
     return list(pd.date_range(pd.Timestamp(first).to_period("M").to_timestamp(),
                               pd.Timestamp(last).to_period("M").to_timestamp(), freq="MS"))
+
+
+def _month_layout(index: list[pd.Timestamp]) -> dict:
+    """A month x axis: ticks named in the reader's language, and the months it spans kept
+    in ``meta`` so an image can fit more ticks to its width (``images.finish``)."""
+    first, last = index[0], index[-1]
+    return dict(xaxis=dict(showgrid=False, linecolor="#888", **month_axis(first, last),
+                           range=[first - pd.Timedelta(days=20), last + pd.Timedelta(days=20)]),
+                meta=dict(months=[first.strftime("%Y-%m-%d"), last.strftime("%Y-%m-%d")]))
 
 
 def monthly_chart(frame: pd.DataFrame, *, stack: str, measure: str, start=None, end=None,
                   events: str = "key", title: str | None = None) -> go.Figure:
     """Stacked bars per month, empty months shown as zero, with policy events marked."""
-    title = title or f"{measure.capitalize()} per month"
+    title = title or _title("monthly", measure)
     if frame.empty:
         return empty(title)
     months = pd.to_datetime(frame["month"])
@@ -83,19 +148,18 @@ def monthly_chart(frame: pd.DataFrame, *, stack: str, measure: str, start=None, 
              .reindex(index, fill_value=0).fillna(0))
     order = table.sum().sort_values(ascending=False).index
     x = [m.strftime("%Y-%m-%d") for m in table.index]
+    said = [i18n.month(m) for m in table.index]
     traces = []
     for key in order:
-        name = safe(type_label(key) if stack == "type" else key)
+        name = safe(type_label(key) if stack == "type" else value_label(key))
         colour = TYPE_COLOURS.get(key) if stack == "type" else None
-        traces.append(go.Bar(x=x, y=table[key].to_numpy(), name=name,
+        traces.append(go.Bar(x=x, y=table[key].to_numpy(), name=name, customdata=said,
                              marker_color=f"rgb{tuple(colour)}" if colour else None,
-                             hovertemplate=f"{name}<br>%{{x|%b %Y}}: %{{y}}<extra></extra>"))
-    low, high = table.index.min(), table.index.max()
-    shapes, notes = _event_marks(low, high, events)
+                             hovertemplate=f"{name}<br>%{{customdata}}: %{{y}}<extra></extra>"))
+    shapes, notes = _event_marks(table.index.min(), table.index.max(), events)
     fig = go.Figure(data=traces)
     return _layout(fig, title, barmode="stack", bargap=0.1, shapes=shapes, annotations=notes,
-                   xaxis=dict(showgrid=False, linecolor="#888",
-                              range=[low - pd.Timedelta(days=20), high + pd.Timedelta(days=20)]))
+                   **_month_layout(list(table.index)))
 
 
 def _event_marks(first: pd.Timestamp, last: pd.Timestamp, which: str) -> tuple[list, list]:
@@ -116,7 +180,7 @@ def _event_marks(first: pd.Timestamp, last: pd.Timestamp, which: str) -> tuple[l
                            line=dict(width=1, dash="dot", color="#555")))
         late = begin > first + (last - first) * 0.75
         notes.append(dict(x=begin, y=1 - 0.07 * (n % 4), xref="x", yref="paper",
-                          text=safe(event["label_en"]), showarrow=False,
+                          text=safe(event_label(event)), showarrow=False,
                           xanchor="right" if late else "left", font=dict(size=11),
                           bgcolor="rgba(255,255,255,0.8)"))
     return shapes, notes
@@ -124,34 +188,34 @@ def _event_marks(first: pd.Timestamp, last: pd.Timestamp, which: str) -> tuple[l
 
 def yearly_chart(frame: pd.DataFrame, measure: str) -> go.Figure:
     """Per year, with the incidents known only to the year shown apart."""
-    title = f"{measure.capitalize()} per year"
+    title = _title("yearly", measure)
     if frame.empty:
         return empty(title)
     fig = go.Figure()
-    for precision, colour in (("month or day", "#b3202a"), ("year only", "#e7a3a8")):
+    for precision, colour in zip(PRECISIONS, ("#b3202a", "#e7a3a8")):
         part = frame[frame["precision"] == precision]
-        fig.add_bar(x=part["year"].astype(str), y=part["value"], name=f"date known to the "
-                    f"{'month or day' if precision == 'month or day' else 'year only'}",
-                    marker_color=colour,
-                    hovertemplate=f"%{{x}} ({precision}): %{{y}}<extra></extra>")
+        fig.add_bar(x=part["year"].astype(str), y=part["value"],
+                    name=safe(t(PRECISIONS[precision])), marker_color=colour,
+                    hovertemplate=f"%{{x}} ({safe(value_label(precision))}): %{{y}}"
+                                  "<extra></extra>")
     return _layout(fig, title, 380, barmode="stack")
 
 
 def ranked_ports_chart(frame: pd.DataFrame, measure: str) -> go.Figure:
-    title = f"Ports ranked by {measure}"
+    title = _title("ranked", measure)
     if frame.empty:
         return empty(title)
     data = frame.sort_values("value")
     fig = go.Figure(go.Bar(
         x=data["value"], y=[safe(f"{n}, {s}") for n, s in zip(data["port_name"], data["state"])],
-        orientation="h", marker_color="#b3202a", text=data["value"], textposition="outside", cliponaxis=False,
-        hovertemplate="%{y}: %{x}<extra></extra>"))
+        orientation="h", marker_color="#b3202a", text=data["value"], textposition="outside",
+        cliponaxis=False, hovertemplate="%{y}: %{x}<extra></extra>"))
     return _layout(fig, title, max(300, 28 * len(data) + 120))
 
 
 def heatmap_chart(frame: pd.DataFrame, start=None, end=None) -> go.Figure:
     """Ports × months, incidents known to the month or day; empty months are zero."""
-    title = "Incidents by port and month"
+    title = t("Incidents by port and month")
     if frame.empty:
         return empty(title)
     months = pd.to_datetime(frame["month"])
@@ -161,34 +225,36 @@ def heatmap_chart(frame: pd.DataFrame, start=None, end=None) -> go.Figure:
              .pivot_table(index="port", columns="month", values="incidents", aggfunc="sum")
              .reindex(columns=index, fill_value=0).fillna(0))
     table = table.loc[table.sum(axis=1).sort_values().index]
+    said = [i18n.month(m) for m in table.columns]
     fig = go.Figure(go.Heatmap(z=table.values, x=table.columns, y=table.index,
-                               colorscale="Reds", colorbar=dict(title="incidents"),
-                               hovertemplate="%{y}<br>%{x|%b %Y}: %{z}<extra></extra>",
+                               customdata=[said] * len(table),
+                               colorscale="Reds", colorbar=dict(title=safe(t("incidents"))),
+                               hovertemplate="%{y}<br>%{customdata}: %{z}<extra></extra>",
                                xgap=1, ygap=1))
-    return _layout(fig, title, max(300, 30 * len(table) + 140))
+    return _layout(fig, title, max(300, 30 * len(table) + 140), **_month_layout(index))
 
 
 def breakdown_chart(frame: pd.DataFrame, field: str) -> go.Figure:
-    title = "By incident type" if field == "type" else "By nationality"
+    title = _title("breakdown", field)
     if frame.empty:
         return empty(title)
     data = frame.head(15).iloc[::-1]
-    names = [type_label(n) if field == "type" else n for n in data["name"]]
+    names = [type_label(n) if field == "type" else value_label(n) for n in data["name"]]
     colours = [f"rgb{tuple(TYPE_COLOURS.get(n, [179, 32, 42]))}" for n in data["name"]] \
         if field == "type" else "#b3202a"
     fig = go.Figure(go.Bar(x=data["incidents"], y=[safe(n) for n in names], orientation="h",
-                           marker_color=colours, text=data["incidents"], textposition="outside", cliponaxis=False,
-                           hovertemplate="%{y}: %{x}<extra></extra>"))
+                           marker_color=colours, text=data["incidents"], textposition="outside",
+                           cliponaxis=False, hovertemplate="%{y}: %{x}<extra></extra>"))
     return _layout(fig, title, max(260, 26 * len(data) + 110))
 
 
 def group_chart(frame: pd.DataFrame, group: str, measure: str) -> go.Figure:
-    title = f"{measure.capitalize()} by {'state' if group == 'state' else 'field office'}"
+    title = _title("state" if group == "state" else "field_office", measure)
     if frame.empty:
         return empty(title)
-    fig = go.Figure(go.Bar(x=[safe(n) for n in frame["name"]], y=frame[measure],
-                           marker_color="#b3202a", text=frame[measure], textposition="outside", cliponaxis=False,
-                           hovertemplate="%{x}: %{y}<extra></extra>"))
+    fig = go.Figure(go.Bar(x=[safe(value_label(n)) for n in frame["name"]], y=frame[measure],
+                           marker_color="#b3202a", text=frame[measure], textposition="outside",
+                           cliponaxis=False, hovertemplate="%{x}: %{y}<extra></extra>"))
     return _layout(fig, title, 360)
 
 
@@ -196,15 +262,15 @@ def type_legend(per_port: pd.DataFrame) -> go.Figure:
     """Legend for the map coloured by type: how many ports have each as most frequent."""
     counts = per_port["top_type"].value_counts()
     data = counts.iloc[::-1]
+    said = safe(t("most frequent at {n} ports", n="%{x}"))
     fig = go.Figure(go.Bar(
-        x=data.values, y=[safe(type_label(t)) for t in data.index], orientation="h",
-        marker_color=[f"rgb{tuple(TYPE_COLOURS.get(t, [90, 90, 90]))}" for t in data.index],
-        hovertemplate="%{y}: most frequent at %{x} ports<extra></extra>"))
-    return _layout(fig, "Colour: most frequent type at the port", 70 + 26 * len(data),
-                   xaxis=dict(title="ports", dtick=1, showgrid=False),
+        x=data.values, y=[safe(type_label(code)) for code in data.index], orientation="h",
+        marker_color=[f"rgb{tuple(TYPE_COLOURS.get(code, [90, 90, 90]))}"
+                      for code in data.index],
+        hovertemplate=f"%{{y}}: {said}<extra></extra>"))
+    return _layout(fig, t("Colour: most frequent type at the port"), 70 + 26 * len(data),
+                   xaxis=dict(title=safe(t("ports")), dtick=1, showgrid=False),
                    margin=dict(l=10, r=10, t=40, b=10))
-
-
 def size_legend(samples: list[dict], *, units: tuple[str, str], none: str,
                 coloured: bool = True, font_px: int = 14) -> go.Figure:
     """The map's key: example circles drawn at the map's own pixel sizes (``samples`` from
@@ -213,7 +279,8 @@ def size_legend(samples: list[dict], *, units: tuple[str, str], none: str,
     something else (the most frequent type). The page writes the key's title above it."""
     gap = max(8, font_px // 2)
     rows = [(s["radius"], s["colour"] if coloured else [150, 150, 150, 220],
-             f"{s['value']:,} {units[0] if s['value'] == 1 else units[1]}") for s in samples]
+             f"{i18n.number(s['value'])} {units[0] if s['value'] == 1 else units[1]}")
+            for s in samples]
     rows.append((4, [255, 255, 255, 255], none))
     largest = max(r for r, _, _ in rows)
     heights = [max(2 * r, font_px * 1.3) + gap for r, _, _ in rows]
@@ -241,7 +308,7 @@ def size_legend(samples: list[dict], *, units: tuple[str, str], none: str,
 
 def traffic_chart(frame: pd.DataFrame, start=None, end=None) -> go.Figure:
     """Northbound travelers per month (BTS); months with a hole are gaps, never zero."""
-    title = "Northbound travelers per month (BTS)"
+    title = t("Northbound travelers per month (BTS)")
     if frame.empty:
         return empty(title)
     months = pd.to_datetime(frame["month"])
@@ -249,6 +316,7 @@ def traffic_chart(frame: pd.DataFrame, start=None, end=None) -> go.Figure:
     series = frame.assign(month=months).set_index("month")["travelers"].reindex(index)
     fig = go.Figure(go.Scatter(
         x=[m.strftime("%Y-%m-%d") for m in series.index], y=series.to_numpy(),
+        customdata=[i18n.month(m) for m in series.index],
         mode="lines+markers", connectgaps=False, line=dict(color="#444"),
-        hovertemplate="%{x|%b %Y}: %{y:,.0f} travelers<extra></extra>"))
-    return _layout(fig, title, 260)
+        hovertemplate=f"%{{customdata}}: %{{y:,.0f}} {safe(t('travelers'))}<extra></extra>"))
+    return _layout(fig, title, 260, **_month_layout(index))

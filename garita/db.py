@@ -973,7 +973,7 @@ def _read_every_block(con: duckdb.DuckDBPyConnection) -> None:
         "AND table_schema = 'main'").fetchall()]
     for name in tables:
         quoted = '"' + name.replace('"', '""') + '"'
-        reader = con.execute(f"SELECT * FROM {quoted}").to_arrow_reader(65_536)
+        reader = con.sql(f"SELECT * FROM {quoted}").to_arrow_reader(65_536)
         for _ in reader:
             pass
 

@@ -9,6 +9,7 @@ import unicodedata
 import geopandas as gpd
 import pandas as pd
 
+from garita.i18n import N_, t
 from garita.reference import ports
 
 # Cells starting with these are run as formulas by Excel, LibreOffice or Google Sheets
@@ -43,19 +44,23 @@ def to_geojson(frame: pd.DataFrame) -> tuple[bytes, int]:
     return points.to_json(drop_id=True).encode("utf-8"), len(frame) - len(mapped)
 
 
+BRIEF = N_("brief")  # the word for the brief in its file name
+
+
 def download_name(filters, what: str, extension: str) -> str:
     """A file name that says what a download holds: ``garita-san-ysidro-2018-04_2020-11.csv``.
 
-    ``what`` names the kind ("", "brief", "map" …); one to three ports are named, more are
-    counted; then states, and the month range when one is set.
+    ``what`` names the kind in English ("", "brief", an ``images.IMAGES`` label …), put in
+    the reader's language (``garita-resumen-…pdf``, ``garita-mapa-…png``); one to three
+    ports are named, more are counted; then states, and the month range when one is set.
     """
     names = {p["port_code"]: p["port_name"] for p in ports()}
-    parts = ["garita", what]
+    parts = ["garita", t(what) if what else ""]
     chosen = [c for c in filters.ports if c != "none"]
     if 0 < len(chosen) <= 3:
         parts += [names.get(code, code) for code in chosen]
     elif chosen:
-        parts.append(f"{len(chosen)}-ports")
+        parts.append(t("{n}-ports", n=len(chosen)))
     parts += [state.lower() for state in filters.states]
     if filters.start:
         parts.append(f"{filters.start:%Y-%m}_{filters.end:%Y-%m}")
@@ -64,5 +69,7 @@ def download_name(filters, what: str, extension: str) -> str:
 
 
 def _slug(text: str) -> str:
+    # 'año' must not lose its tilde to become another word: written 'anio', as is usual.
+    text = text.replace("ñ", "ni").replace("Ñ", "NI")
     plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
     return re.sub(r"[^a-z0-9_]+", "-", plain).strip("-")

@@ -83,7 +83,8 @@ class Field:
 
 
 FIELDS: tuple[Field, ...] = (
-    Field("incident_id", ("incident_id", "id", "incident id", "case id", "case"),
+    Field("incident_id", ("incident_id", "id", "incident id", "case id", "case",
+                          "case number", "case no"),
           ("id del caso", "caso", "número de caso", "folio"), "Id", "Id", "text",
           constraint="NOT NULL", max_length=100, personal_check=True),
     Field("date", ("date", "incident date", "date of incident"),
@@ -96,11 +97,11 @@ FIELDS: tuple[Field, ...] = (
           dedup=True),
     Field("port", ("port of entry", "port", "port_name", "port name", "poe", "crossing"),
           ("garita", "puerto", "puerto de entrada", "cruce", "nombre del puerto"),
-          "Port", "Puerto", "port", sql=None, place=True, template=True),
+          "Port", "Garita", "port", sql=None, place=True, template=True),
     Field("port_code", ("port_code", "port code", "code"),
           ("código del puerto", "código", "clave del puerto"), "Port code",
           "Código del puerto", "port_code", dedup=True, place=True),
-    Field("port_as_written", (), (), "Port as written", "Puerto como se escribió", None,
+    Field("port_as_written", (), (), "Port as written", "Garita como se escribió", None,
           public=False),
     Field("state", ("state", "us state"), ("estado",), "State", "Estado", "state",
           place=True, template=True),
@@ -117,8 +118,9 @@ FIELDS: tuple[Field, ...] = (
           ("nacionalidad", "país", "país de origen"), "Nationality", "Nacionalidad", "text",
           max_length=200, dedup=True, personal_check=True, template=True),
     Field("incident_types", ("incident type", "incident_types", "incident types", "type",
-                             "types"),
-          ("tipo de incidente", "tipos de incidente", "tipo", "tipos"), "Types", "Tipos",
+                             "types", "category", "categories"),
+          ("tipo de incidente", "tipos de incidente", "tipo", "tipos", "categoría",
+           "categorías"), "Types", "Tipos",
           "incident_types", sql="VARCHAR[]", constraint="NOT NULL", dedup=True,
           required=True, template=True),
     Field("outcome", ("outcome", "result"), ("resultado", "desenlace"), "Outcome",
@@ -147,6 +149,18 @@ FIELDS: tuple[Field, ...] = (
     Field("location", ("location", "geopoint", "coordinates", "gps", "place"),
           ("ubicación", "lugar", "coordenadas", "punto"), "Location", "Ubicación", "location",
           sql=None, place=True),
+    # The record's id in the tool that exported the file (KoboToolbox ``_uuid``, Ushahidi's
+    # post number; ``etl.columns.TOOLS`` says which column each tool writes it in): kept to
+    # trace an incident back to its record. A file with no case id uses it as incident_id.
+    Field("record_id", ("record id", "source record id"), ("id del registro",), "Record id",
+          "Id del registro", "text", max_length=200, public=False),
+    # Whether the tool's reviewers approved the record (Kobo validation status, Ushahidi
+    # approval or post status): a record not approved is held, never stored as such.
+    Field("review_status", ("review status", "validation status"), ("estado de revisión",),
+          "Review status", "Estado de revisión", "review", sql=None),
+    # Every link of a link cell that holds several ("url1 url2", "url1; url2"); the first is
+    # source_url. Blank when the cell holds one link (it is source_url) or none.
+    Field("source_urls", (), (), "Links", "Enlaces", None, sql="VARCHAR[]"),
 )
 
 
@@ -181,8 +195,8 @@ def _normalised(column: str) -> str:
             f"THEN regexp_replace({x}, '\\s+', ' ', 'g') ELSE {x} END)")
 
 
-def fingerprint_sql() -> str:
-    """SQL for what makes two rows the same incident: the ``dedup`` fields, free text
+def content_fingerprint_sql() -> str:
+    """SQL for what makes two rows the same content: the ``dedup`` fields, free text
     compared ignoring white space and case, lists ignoring order.
 
     Changing which fields count changes every fingerprint: ``db.add_field`` recomputes the
@@ -199,3 +213,21 @@ def fingerprint_sql() -> str:
         else:
             parts.append(f"coalesce(CAST({f.name} AS VARCHAR), '')")
     return f"md5(concat_ws(chr(31), {', '.join(parts)}))"
+
+
+# A stored incident's own id: the one its file gave, or NULL when the loader made one up
+# ('B<batch>-<row>', see ``etl.load``).
+STORED_OWN_ID = ("CASE WHEN incident_id <> 'B' || batch_id || '-' || source_row "
+                 "THEN incident_id END")
+
+
+def fingerprint_sql(own_id: str = STORED_OWN_ID) -> str:
+    """SQL for what makes two rows the same record. A row with its source's own id
+    (``own_id``, NULL when it has none) is that source's record: the same id from the same
+    source is the same record, different ids never are, whatever the other cells say. A
+    row without one is the same record as another with the same content
+    (``content_fingerprint_sql``).
+    """
+    own = f"NULLIF(trim({own_id}), '')"
+    return (f"CASE WHEN {own} IS NULL THEN {content_fingerprint_sql()} ELSE "
+            f"md5(concat_ws(chr(31), 'own id', {_normalised('source')}, {own})) END")

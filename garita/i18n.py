@@ -68,6 +68,13 @@ def _catalog(lang: str) -> dict[str, str]:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
+def N_(text: str) -> str:
+    """Mark ``text`` for the catalog where it is written (a constant, a table of labels) and
+    return it untranslated; ``t()`` translates it where it is shown. The catalog test
+    collects the text of every ``t``, ``tn``, ``ui.md`` and ``N_`` call."""
+    return text
+
+
 def t(text: str, **values) -> str:
     """Translate ``text`` into the interface language, then fill ``{names}`` from ``values``."""
     translated = _catalog(language()).get(text, text) if language() != "en" else text
@@ -79,12 +86,20 @@ def tn(singular: str, plural: str, count: int, **values) -> str:
     return t(singular if count == 1 else plural, n=number(count), **values)
 
 
-def number(value: int | float) -> str:
-    """A count as the reader writes it: ``1,479`` (es-MX writes thousands with a comma too)."""
-    return f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"
+def number(value: int | float, decimals: int = 1) -> str:
+    """A number as the reader writes it: ``1,479`` and ``2.5`` (es-MX, like English, writes
+    thousands with a comma and decimals with a point)."""
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.{decimals}f}"
+    return f"{int(value):,}"
 
 
 def month(value: dt.date) -> str:
     """'Mar 2017' or 'mar 2017'."""
     names = MONTHS_ES if language() == "es" else MONTHS_EN
     return f"{names[value.month - 1]} {value.year}"
+
+
+def month_range(first: dt.date, last: dt.date) -> str:
+    """'Jan 2017 – Dec 2018' or 'ene 2017 – dic 2018'."""
+    return f"{month(first)} – {month(last)}"

@@ -25,7 +25,7 @@ import plotly.graph_objects as go
 
 from garita import maps, words
 from garita.charts import FONT, safe
-from garita.i18n import t
+from garita.i18n import N_, t
 from garita.maps import border_paths
 from garita.reference import ports
 
@@ -37,15 +37,17 @@ SIDE = 30                    # px of white at the left and right of every image
 STANDOFF = 10                # px between a row's label and its bar
 MIN_PRINT_PT = 8.0           # the smallest text on paper
 FONT_DIRS = [Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu")]
-MISSING_BROWSER = ("Making images needs Chromium on the server, which kaleido drives. On "
-                   "Debian or Ubuntu: `apt-get install chromium`; elsewhere install Chrome "
-                   "or Chromium, then try again.")
+MISSING_BROWSER = N_("Making images needs Chromium on the server, which kaleido drives. On "
+                     "Debian or Ubuntu: `apt-get install chromium`; elsewhere install Chrome "
+                     "or Chromium, then try again.")
 
-IMAGES = {"map": "Map", "monthly": "Incidents per month", "yearly": "Incidents per year",
-          "ports": "Ports ranked", "heatmap": "Ports by month"}
-TITLES = {"monthly": "Incidents per month (dated to the month or day)",
-          "yearly": "Incidents per year", "ports": "Ports ranked by incidents",
-          "heatmap": "Incidents by port and month"}
+# Each image's name on its download button and in its file name (translated where shown).
+IMAGES = {"map": N_("Map"), "monthly": N_("Incidents per month"),
+          "yearly": N_("Incidents per year"), "ports": N_("Ports ranked"),
+          "heatmap": N_("Ports by month")}
+TITLES = {"monthly": N_("Incidents per month (dated to the month or day)"),
+          "yearly": N_("Incidents per year"), "ports": N_("Ports ranked by incidents"),
+          "heatmap": N_("Incidents by port and month")}
 
 
 class ImageExportUnavailable(RuntimeError):
@@ -181,8 +183,15 @@ def finish(fig: go.Figure, title: str, filters, *, made=None, version=None,
     fig.update_layout(**layout)
     fig.layout.annotations = annotations  # update_layout merges lists of another length badly
     # Level tick labels, as many as fit: rotated ones read badly on paper.
-    fig.update_xaxes(automargin=True, tickangle=0,
-                     nticks=max(2, int(plot[0] // (text_width("Sep 2020", TEXT_PX) + 40))))
+    fits = max(2, int(plot[0] // (text_width("sep 2020", TEXT_PX) + 40)))
+    months = (fig.layout.meta or {}).get("months") if isinstance(fig.layout.meta, dict) \
+        else None
+    if months:  # a month axis: named in the reader's language, as many as fit
+        from garita.charts import month_axis
+
+        fig.update_xaxes(automargin=True, tickangle=0, **month_axis(*months, most=fits))
+    else:
+        fig.update_xaxes(automargin=True, tickangle=0, nticks=fits)
     fig.update_yaxes(automargin=True, ticklabelstandoff=STANDOFF)
     return fig
 
@@ -239,7 +248,7 @@ def _make_room_for_events(fig: go.Figure, annotations: list[dict],
 MAP_LON = (-118.1, -95.2)
 MAP_LAT = (24.6, 34.0)
 ASPECT = math.cos(math.radians(30))       # equirectangular at the border's middle latitude
-COUNTRIES = (("UNITED STATES", -103.5, 33.3), ("MÉXICO", -105.0, 27.3))
+COUNTRIES = ((N_("UNITED STATES"), -103.5, 33.3), (N_("MÉXICO"), -105.0, 27.3))
 
 
 class MapFrame:
@@ -471,7 +480,7 @@ def map_figure(per_port: pd.DataFrame, numbers: dict, filters, *, made=None,
     taken, annotations, shapes, unlabelled = [], [], [], []
     for text, lon, lat in COUNTRIES:
         x, y = frame.px(lon, lat)
-        w = text_width(text, TEXT_PX)
+        w = text_width(t(text), TEXT_PX)
         taken.append((x - w / 2, y - TEXT_PX, x + w / 2, y + TEXT_PX))
         annotations.append(dict(x=lon, y=lat, text=safe(t(text)), showarrow=False,
                                 font=dict(size=TEXT_PX, color="#8a8a8a")))
@@ -565,7 +574,7 @@ def to_png(fig: go.Figure, width: int | None = None, height: int | None = None,
                             height=height or fig.layout.height or 900, scale=scale)
     except Exception as exc:  # kaleido raises several kinds when no browser can start
         if "chrom" in str(exc).lower() or "browser" in str(exc).lower():
-            raise ImageExportUnavailable(MISSING_BROWSER) from None
+            raise ImageExportUnavailable(t(MISSING_BROWSER)) from None
         raise
 
 

@@ -27,7 +27,7 @@ import pandas as pd
 import pydeck as pdk
 
 from garita.db import DATA_DIR
-from garita.i18n import t
+from garita.i18n import N_, language, t
 from garita.reference import BORDER_GEOJSON, incident_types, ports
 
 BASEMAP_DIR = DATA_DIR / "basemap"
@@ -53,7 +53,7 @@ LEADER = [60, 60, 60]
 # The border and its ports, with room north of it for labels (lon, lat).
 BORDER_BOUNDS = (-117.15, 25.5, -97.15, 33.3)
 LAND_BOUNDS = (-118.5, 24.5, -96.5, 35.5)  # the shipped state fills are clipped to this box
-COUNTRIES = (("UNITED STATES", -103.0, 33.9), ("MÉXICO", -105.6, 27.3))
+COUNTRIES = ((N_("UNITED STATES"), -103.0, 33.9), (N_("MÉXICO"), -105.6, 27.3))
 BOLD_WIDTH = 0.62    # average advance of a bold DejaVu Sans character, in ems (measured)
 REGULAR_WIDTH = 0.55
 
@@ -684,7 +684,9 @@ def place_labels(hits: pd.DataFrame, zoom: float = VIEW.zoom) -> list[list[int]]
 
 
 def type_label(code: str) -> str:
-    labels = {row["code"]: row["label_en"] for row in incident_types()}
+    """An incident type's label in the reader's language (the vocabulary has both)."""
+    column = "label_es" if language() == "es" else "label_en"
+    labels = {row["code"]: row[column] or row["label_en"] for row in incident_types()}
     return labels.get(code, code)
 
 

@@ -59,6 +59,13 @@ def _export_columns() -> str:
     return ", ".join([*columns, "i.batch_id"])
 
 
+# Every incident a counted incident stands for: itself, or every member of its group of
+# incidents decided to be the same (``garita.matches``), each with its own source. After
+# ``FROM chosen c`` (a CTE with the counted incidents' fingerprints); members are ``m``.
+_MEMBERS = ("LEFT JOIN match_groups g ON g.primary_key = c.fingerprint "
+            "JOIN incidents m ON m.fingerprint = coalesce(g.fingerprint, c.fingerprint)")
+
+
 def export_rows(con, filters: Filters, limit: int | None = None, offset: int = 0) -> pd.DataFrame:
     """The filtered incidents in the export layout (the public fields, see
     ``_export_columns``), oldest first, unknown dates last."""
@@ -69,17 +76,23 @@ def export_rows(con, filters: Filters, limit: int | None = None, offset: int = 0
         params = [*params, int(limit), int(offset)]
     return run(con, f"""
         WITH chosen AS (
-            SELECT * FROM incidents WHERE {where}
-            ORDER BY date NULLS LAST, incident_id{page})
-        SELECT {_export_columns()}
+            SELECT * FROM incidents_counted WHERE {where}
+            ORDER BY date NULLS LAST, incident_id{page}),
+        sourced AS (
+            SELECT c.fingerprint, string_agg(coalesce(m.source, '') || coalesce(
+                       ' <' || m.source_url || '>', ''), ' | ' ORDER BY m.batch_id,
+                       m.source_row) AS sources
+            FROM chosen c {_MEMBERS} GROUP BY 1)
+        SELECT {_export_columns()}, s.sources
         FROM chosen i LEFT JOIN ports p USING (port_code)
+             LEFT JOIN sourced s ON s.fingerprint = i.fingerprint
         ORDER BY i.date NULLS LAST, i.incident_id""", params
     ).rename(columns={"date_as_known": "date"})
 
 
 def count_incidents(con, filters: Filters) -> int:
     where, params = filters.where()
-    return one(con, f"SELECT count(*) FROM incidents WHERE {where}", params)[0]
+    return one(con, f"SELECT count(*) FROM incidents_counted WHERE {where}", params)[0]
 
 
 def headline(con, filters: Filters) -> dict:
@@ -95,7 +108,7 @@ def headline(con, filters: Filters) -> dict:
                count(*) FILTER (people_count IS NULL),
                min(date) FILTER (date_precision IN ('day', 'month')),
                max(date) FILTER (date_precision IN ('day', 'month'))
-        FROM incidents WHERE {where}""", params)
+        FROM incidents_counted WHERE {where}""", params)
     keys = ("incidents", "people", "ports", "months", "no_port", "year_only", "no_date",
             "people_unknown", "first_month", "last_month")
     return dict(zip(keys, row))
@@ -107,7 +120,7 @@ def filter_options(con) -> dict:
                      "ORDER BY state, port_name")
     types = run(con, "SELECT code, label_en, label_es FROM incident_types")
     nationalities = [n for (n,) in con.execute(
-        "SELECT nationality FROM incidents WHERE nationality IS NOT NULL "
+        "SELECT nationality FROM incidents_counted WHERE nationality IS NOT NULL "
         "GROUP BY 1 ORDER BY count(*) DESC, 1").fetchall()]
     first, last = one(con, "SELECT min(date), max(date) FROM incidents WHERE date IS NOT NULL")
     return {"ports": ports, "types": types, "nationalities": nationalities,
@@ -127,10 +140,10 @@ def by_port(con, filters: Filters, measure: str = "incidents") -> pd.DataFrame:
         WITH hits AS (
             SELECT i.port_code, count(*) AS incidents,
                    coalesce(sum(i.people_count), 0) AS people
-            FROM incidents i WHERE i.port_code IS NOT NULL AND {where} GROUP BY 1),
+            FROM incidents_counted i WHERE i.port_code IS NOT NULL AND {where} GROUP BY 1),
         type_counts AS (
             SELECT i.port_code, t.type, count(*) AS n
-            FROM incidents i, unnest(i.incident_types) AS t(type)
+            FROM incidents_counted i, unnest(i.incident_types) AS t(type)
             WHERE i.port_code IS NOT NULL AND {where} GROUP BY 1, 2),
         ranked AS (
             SELECT port_code, type, n,
@@ -149,8 +162,8 @@ def by_port(con, filters: Filters, measure: str = "incidents") -> pd.DataFrame:
 def unmapped_count(con, filters: Filters) -> int:
     """Filtered incidents with no port of entry (counted everywhere but the map)."""
     where, params = filters.where()
-    return one(con, f"SELECT count(*) FROM incidents WHERE port_code IS NULL AND {where}",
-               params)[0]
+    return one(con, "SELECT count(*) FROM incidents_counted "
+                    f"WHERE port_code IS NULL AND {where}", params)[0]
 
 
 def monthly(con, filters: Filters, stack: str = "type", measure: str = "incidents"
@@ -168,13 +181,13 @@ def monthly(con, filters: Filters, stack: str = "type", measure: str = "incident
     if stack == "type":
         return run(con, f"""
             SELECT date_trunc('month', i.date) AS month, t.type AS key, {value} AS value
-            FROM incidents i, unnest(i.incident_types) AS t(type)
+            FROM incidents_counted i, unnest(i.incident_types) AS t(type)
             WHERE i.date_precision IN ('day', 'month') AND {where}
             GROUP BY 1, 2 ORDER BY 1, 2""", params)
     return run(con, f"""
         SELECT date_trunc('month', i.date) AS month,
                coalesce(p.port_name, 'No port') AS key, {value} AS value
-        FROM incidents i LEFT JOIN ports p USING (port_code)
+        FROM incidents_counted i LEFT JOIN ports p USING (port_code)
         WHERE i.date_precision IN ('day', 'month') AND {where}
         GROUP BY 1, 2 ORDER BY 1, 2""", params)
 
@@ -187,7 +200,7 @@ def yearly(con, filters: Filters, measure: str = "incidents") -> pd.DataFrame:
                CASE WHEN date_precision = 'year' THEN 'year only' ELSE 'month or day' END
                    AS precision,
                {_measure(measure)} AS value
-        FROM incidents WHERE date IS NOT NULL AND {where}
+        FROM incidents_counted WHERE date IS NOT NULL AND {where}
         GROUP BY 1, 2 ORDER BY 1, 2""", params)
 
 
@@ -197,7 +210,7 @@ def port_month(con, filters: Filters) -> pd.DataFrame:
     return run(con, f"""
         SELECT p.port_name AS port, p.state, date_trunc('month', i.date) AS month,
                count(*) AS incidents
-        FROM incidents i JOIN ports p USING (port_code)
+        FROM incidents_counted i JOIN ports p USING (port_code)
         WHERE i.date_precision IN ('day', 'month') AND {where}
         GROUP BY ALL ORDER BY 1, 3""", params)
 
@@ -212,7 +225,7 @@ def by_group(con, filters: Filters, group: str) -> pd.DataFrame:
         SELECT coalesce({key}, 'Not known') AS name, count(*) AS incidents,
                coalesce(sum(i.people_count), 0) AS people,
                count(DISTINCT i.port_code) AS ports
-        FROM incidents i LEFT JOIN ports p USING (port_code)
+        FROM incidents_counted i LEFT JOIN ports p USING (port_code)
         WHERE {where} GROUP BY 1 ORDER BY incidents DESC, name""", params)
 
 
@@ -222,12 +235,12 @@ def breakdown(con, filters: Filters, field: str) -> pd.DataFrame:
     if field == "type":
         return run(con, f"""
             SELECT t.type AS name, count(*) AS incidents
-            FROM incidents i, unnest(i.incident_types) AS t(type)
+            FROM incidents_counted i, unnest(i.incident_types) AS t(type)
             WHERE {where} GROUP BY 1 ORDER BY 2 DESC, 1""", params)
     if field == "nationality":
         return run(con, f"""
             SELECT coalesce(i.nationality, 'not recorded') AS name, count(*) AS incidents
-            FROM incidents i WHERE {where} GROUP BY 1 ORDER BY 2 DESC, 1""", params)
+            FROM incidents_counted i WHERE {where} GROUP BY 1 ORDER BY 2 DESC, 1""", params)
     raise ValueError(f"Unknown breakdown {field!r}: use type or nationality.")
 
 
@@ -235,11 +248,24 @@ def sources(con, filters: Filters, limit: int = 200) -> tuple[pd.DataFrame, int]
     """The citations behind the filtered incidents, most used first, and how many in all."""
     where, params = filters.where()
     frame = run(con, f"""
-        SELECT count(*) AS incidents, source, source_url, count(*) OVER () AS n_sources
-        FROM incidents WHERE {where} GROUP BY 2, 3 ORDER BY 1 DESC, 2 LIMIT ?""",
+        WITH chosen AS (SELECT fingerprint FROM incidents_counted WHERE {where})
+        SELECT count(*) AS incidents, m.source, m.source_url, count(*) OVER () AS n_sources
+        FROM chosen c {_MEMBERS} GROUP BY 2, 3 ORDER BY 1 DESC, 2 LIMIT ?""",
                 [*params, int(limit)])
     total = int(frame["n_sources"].iloc[0]) if len(frame) else 0
     return frame.drop(columns="n_sources"), total
+
+
+def match_numbers(con, filters: Filters) -> dict:
+    """How many of the filtered incidents more than one source reported (``linked``), and
+    how many possible matches in all the data wait for staff review (``open``)."""
+    from garita import matches
+
+    where, params = filters.where("i")
+    linked = one(con, f"""
+        SELECT count(*) FROM incidents_counted i JOIN match_groups g USING (fingerprint)
+        WHERE {where}""", params)[0]
+    return {"linked": linked, "open": matches.open_count(con)}
 
 
 def batches(con) -> pd.DataFrame:
@@ -381,3 +407,31 @@ def traffic_monthly(con, filters: Filters) -> pd.DataFrame:
         GROUP BY m.month
         HAVING count(*) FILTER (m.measures = c.measures) = (SELECT count(*) FROM chosen)
         ORDER BY 1""", [kinds, ports_list, ports_list, kinds, first, last])
+
+
+def incident(con, incident_id: str) -> dict | None:
+    """One incident in full (public fields, its port and its batch), or, for an incident
+    whose batch was rolled back, ``{"withdrawn": True, "rolled_back_at": …}``; None if the
+    id is unknown."""
+    columns = [f.name for f in fields.public()]
+    listed = ", ".join(f"i.{c}" for c in columns)
+    frame = run(con, f"""
+        SELECT {listed}, {DATE_AS_KNOWN.replace('date', 'i.date')} AS date_as_known,
+               i.batch_id, p.port_name, p.mexican_city, b.loaded_at, b.source AS batch_source
+        FROM incidents i LEFT JOIN ports p USING (port_code)
+        LEFT JOIN batches b USING (batch_id)
+        WHERE i.incident_id = ? ORDER BY i.batch_id LIMIT 1""", [incident_id])
+    if len(frame):
+        row = {k: v.tolist() if hasattr(v, "tolist") and not isinstance(v, str) else v
+               for k, v in frame.iloc[0].to_dict().items()}  # lists arrive as arrays
+        row["incident_types"] = row["incident_types"] or []
+        return {**{k: (None if not isinstance(v, list) and pd.isna(v) else v)
+                   for k, v in row.items()}, "withdrawn": False}
+    gone = one(con, """
+        SELECT r.batch_id, b.rolled_back_at FROM incidents_rolled_back r
+        JOIN batches b USING (batch_id)
+        WHERE r.incident_id = ? ORDER BY b.rolled_back_at DESC LIMIT 1""", [incident_id])
+    if gone:
+        return {"incident_id": incident_id, "withdrawn": True, "batch_id": gone[0],
+                "rolled_back_at": gone[1]}
+    return None

@@ -38,5 +38,11 @@ def incident_types() -> tuple[dict, ...]:
 
 
 def data_readme() -> str:
-    """The text of ``data/README.md``: where every shipped file comes from, and its caveats."""
+    """The text of ``data/README.md``: where every shipped file comes from, and its caveats
+    (``data/README.es.md`` for a reader of Spanish)."""
+    from garita.i18n import language
+
+    spanish = DATA_DIR / "README.es.md"
+    if language() == "es" and spanish.exists():
+        return spanish.read_text(encoding="utf-8")
     return (DATA_DIR / "README.md").read_text(encoding="utf-8")

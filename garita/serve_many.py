@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import os
 import re
 import shutil
@@ -49,6 +50,12 @@ def nginx_binary() -> str | None:
         if path and os.access(path, os.X_OK):
             return path
     return None
+
+
+def _die_with_launcher() -> None:
+    """In the child (Linux): be sent SIGTERM when the launcher dies without stopping it."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def free_port(address: str = "127.0.0.1") -> int:
@@ -146,7 +153,8 @@ class Proxy:
             [sys.executable, "-m", "garita.serve", "--server.port", str(replica.port),
              "--server.address", "127.0.0.1", "--server.headless", "true", *self.app_args],
             cwd=ROOT, env={**os.environ, **self.env}, stdout=self.log, stderr=subprocess.STDOUT,
-            start_new_session=True)  # Ctrl-C reaches the launcher, which stops them in order
+            start_new_session=True,  # Ctrl-C reaches the launcher, which stops them in order
+            preexec_fn=_die_with_launcher)
         replica.failures, replica.answered = 0, False
         replica.started = time.monotonic()
 
@@ -182,7 +190,7 @@ class Proxy:
             raise ProxyProblem(f"nginx refused the configuration {conf}: "
                                f"{checked.stderr.strip()[-800:]}")
         self.nginx = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT,
-                                      start_new_session=True)
+                                      start_new_session=True, preexec_fn=_die_with_launcher)
         deadline = time.monotonic() + 15
         while not healthy(self.url):
             if self.nginx.poll() is not None or time.monotonic() > deadline:

@@ -1,17 +1,16 @@
-"""Batches (staff): the ledger, the rows of a batch, rollback with confirmation, the audit log."""
+"""Batches (staff): the ledger with what staff chose for each batch, the rows of a batch,
+rollback with confirmation, the audit log. Talks to garita.staff."""
 
 import streamlit as st
 
-from etl import load as loader
-from etl.cli import rejected_csv
-from garita import db, queries, ui
+from garita import staff, ui, words
 from garita.i18n import t
 
 ui.staff_page()
 con = ui.staff_reader()
 try:
-    ledger = queries.staff_batches(con)
-    audit = queries.audit_log(con)
+    ledger = staff.ledger(con)
+    audit = staff.audit_log(con)
 finally:
     con.close()
 
@@ -20,13 +19,22 @@ def _audit_log() -> None:
     st.subheader(t("Audit log"))
     st.caption(t("Sign-ins, failed sign-ins (the user name as typed, never the password), "
                  "lockouts, loads, rollbacks and downloads of rejected rows."))
-    st.dataframe(audit, hide_index=True, width="stretch")
+    st.dataframe(audit.assign(action=audit["action"].map(words.audit_action)),
+                 hide_index=True, width="stretch",
+                 column_config=words.column_labels(words.AUDIT_COLUMNS))
 
 
-st.dataframe(ledger, hide_index=True, width="stretch",
-             column_config={"loaded_at": st.column_config.DatetimeColumn(
-                 t("Loaded"), format="YYYY-MM-DD HH:mm"),
-                 "sha256": st.column_config.TextColumn("sha256", width="small")})
+shown = [c for c in ledger.columns if c not in ("mapping", "batch_values", "replacements",
+                                                "header_signature")]
+st.dataframe(ledger[shown].assign(status=ledger["status"].map(words.batch_status),
+                                  delimiter=ledger["delimiter"].map(words.delimiter_name),
+                                  date_order=ledger["date_order"].map(words.date_order_name)),
+             hide_index=True, width="stretch",
+             column_config={**words.column_labels(words.LEDGER_COLUMNS),
+                            "loaded_at": st.column_config.DatetimeColumn(
+                 t("Loaded on"), format="YYYY-MM-DD HH:mm"),
+                 "sha256": st.column_config.TextColumn("sha256", width="small"),
+                 "choices": st.column_config.TextColumn(t("Chosen on upload"), width="large")})
 if ledger.empty:
     _audit_log()
     st.stop()
@@ -37,25 +45,34 @@ row = ledger.loc[ledger["batch_id"] == batch_id].iloc[0]
 st.caption(ui.md("{file}: {total} rows — {loaded} loaded, {dup} duplicate, {blank} blank, "
                  "{rej} rejected. Status: {status}.", file=row["file_name"],
                  total=row["rows_total"], loaded=row["rows_loaded"], dup=row["rows_duplicate"],
-                 blank=row["rows_skipped"], rej=row["rows_rejected"], status=row["status"]))
+                 blank=row["rows_skipped"], rej=row["rows_rejected"],
+                 status=words.batch_status(row["status"])))
 con = ui.staff_reader()
 try:
-    rows = queries.batch_incidents(con, int(batch_id))
-    rejected = queries.rejected_rows(con, int(batch_id))
+    chosen = staff.batch_choices(con, int(batch_id))
+    rows = staff.batch_rows(con, int(batch_id))
+    rejected = staff.rejected_rows_csv(con, int(batch_id)) if row["rows_rejected"] else b""
 finally:
     con.close()
+st.caption(ui.md("Read as {enc}, {delim}-separated.", enc=row["encoding"] or "—",
+                 delim=words.delimiter_name(row["delimiter"])))
+if chosen:
+    st.markdown(t("**Chosen on upload**"))
+    for line in chosen:
+        st.markdown("- " + ui.plain(line))
 st.dataframe(rows, hide_index=True, width="stretch",
-             column_config={"source_url": st.column_config.LinkColumn(t("Link"))})
+             column_config={**words.column_labels(words.BATCH_ROW_COLUMNS),
+                            "source_url": st.column_config.LinkColumn(t("Link"))})
 
 
 def _rejected_download() -> bytes:
     who = ui.require_staff()
-    db.record(db.db_path(), who, "download_rejected", f"batch {batch_id}")
-    return rejected_csv(rejected)
+    staff.record_download(who, int(batch_id))
+    return rejected
 
 
 if rejected:
-    st.download_button(t("Download the {n} rejected rows", n=len(rejected)),
+    st.download_button(t("Download the {n} rejected rows", n=int(row["rows_rejected"])),
                        _rejected_download, file_name=f"garita-batch-{batch_id}-rejected.csv",
                        mime="text/csv")
 
@@ -70,8 +87,8 @@ if row["status"] == "active":
             else:
                 who = ui.require_staff()
                 try:
-                    st.session_state["_rolled"] = loader.rollback(int(batch_id), by=who)
-                except (LookupError, db.DatabaseProblem) as exc:
+                    st.session_state["_rolled"] = staff.rollback(int(batch_id), who)
+                except staff.CANNOT_DO as exc:
                     st.warning(ui.plain(exc))
                 else:
                     st.rerun()

@@ -2,26 +2,29 @@
 
 import streamlit as st
 
-from garita import charts, queries, ui
+from garita import charts, queries, ui, words
 from garita.i18n import t
 
 filters = ui.filters()
-measure = st.segmented_control(
+measure = ui.controls_place(st).segmented_control(
     t("Count"), ["incidents", "people"], default="incidents", key="measure",
-    format_func=lambda m: t(m.capitalize()), bind="query-params") or "incidents"
-with_traffic = ui.traffic_switch(st)
+    format_func=words.label_for("measure"), bind="query-params") or "incidents"
+with_traffic = ui.traffic_switch(ui.controls_place(st))
 per_port = ui.ask(queries.by_port, filters, measure)
 
 left, right = st.columns(2)
-left.plotly_chart(charts.ranked_ports_chart(per_port, measure), width="stretch")
+(st if ui.embedded() else left).plotly_chart(charts.ranked_ports_chart(per_port, measure),
+                                             width="stretch")
+ui.embed_end(filters)  # an embed shows the ranking alone
 with right:
     group = st.segmented_control(
         t("Group by"), ["state", "field_office"], default="state", key="group",
-        format_func=lambda g: t("State") if g == "state" else t("CBP field office"),
+        format_func=words.label_for("group"),
         bind="query-params") or "state"
     grouped = ui.ask(queries.by_group, filters, group)
     st.plotly_chart(charts.group_chart(grouped, group, measure), width="stretch")
-    st.dataframe(grouped, hide_index=True, width="stretch",
+    st.dataframe(grouped.assign(name=grouped["name"].map(words.value_label)),
+                 hide_index=True, width="stretch",
                  column_config={"name": t("Name"), "incidents": t("Incidents"),
                                 "people": t("People"), "ports": t("Ports")})
 if with_traffic:
@@ -45,6 +48,6 @@ if code:
     st.plotly_chart(charts.monthly_chart(ui.ask(queries.monthly, one, "type", measure), stack="type",
                                          measure=measure, events="key",
                                          title=t("{port}: {m} per month", port=names[code],
-                                                 m=t(measure))),
+                                                 m=words.measure_label(measure))),
                     width="stretch")
     ui.incident_table(ui.ask(queries.export_rows, one))

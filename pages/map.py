@@ -5,7 +5,7 @@ The clicked port lives in the URL (``?port_detail=2504``), so a shared link reop
 
 import streamlit as st
 
-from garita import charts, maps, queries, ui
+from garita import charts, maps, queries, ui, words
 from garita.i18n import t
 from garita.reference import ports
 
@@ -29,13 +29,12 @@ filters = ui.filters()
 detail = st.query_params.get("port_detail")
 detail = detail if detail in PORT_NAMES else None
 left, right = st.columns([3, 1])
-with right:
+with ui.controls_place(right):
     measure = st.segmented_control(t("Size by"), ["incidents", "people"], default="incidents",
-                                   format_func=lambda m: t(m.capitalize()), key="measure",
+                                   format_func=words.label_for("measure"), key="measure",
                                    bind="query-params") or "incidents"
     colour = st.segmented_control(t("Colour by"), ["count", "type"], default="count",
-                                  format_func=lambda c: t("Count") if c == "count"
-                                  else t("Most frequent type"), key="colour",
+                                  format_func=words.label_for("colour"), key="colour",
                                   bind="query-params") or "count"
     with_traffic = ui.traffic_switch(st)
 per_port = ui.ask(queries.by_port_with_traffic if with_traffic else queries.by_port, filters,
@@ -56,7 +55,7 @@ with right:
     if per_port.empty:
         st.write(t("No incidents match these filters."))
     else:
-        st.markdown(f"**{ui.md('Circle area: {m}', m=t(measure))}**"
+        st.markdown(f"**{ui.md('Circle area: {m}', m=words.measure_label(measure))}**"
                     + ("  \n" + t("darker means more") if colour == "count" else ""))
         st.plotly_chart(
             charts.size_legend(
@@ -70,6 +69,7 @@ with right:
             st.plotly_chart(charts.type_legend(per_port), width="stretch",
                             config={"displayModeBar": False})
 
+ui.embed_end(filters)  # an embed shows the map alone
 if detail:
     st.subheader(ui.md("Incidents at {port}", port=PORT_NAMES[detail]))
     rows = ui.ask(queries.export_rows, filters.only_port(detail))

@@ -2,27 +2,28 @@
 
 import streamlit as st
 
-from garita import charts, queries, ui
+from garita import charts, queries, ui, words
 from garita.i18n import t
 
 filters = ui.filters()
-controls = st.columns(3)
+controls = ui.controls_place(st).columns(3)
 measure = controls[0].segmented_control(
     t("Count"), ["incidents", "people"], default="incidents", key="measure",
-    format_func=lambda m: t(m.capitalize()), bind="query-params") or "incidents"
+    format_func=words.label_for("measure"), bind="query-params") or "incidents"
 stack = controls[1].segmented_control(
     t("Stack by"), ["type", "port"], default="type", key="stack",
-    format_func=lambda s: t("Incident type") if s == "type" else t("Port"),
+    format_func=words.label_for("stack"),
     bind="query-params") or "type"
 events = controls[2].segmented_control(
     t("Policy dates"), ["key", "all", "none"], default="key", key="events",
-    format_func=lambda e: {"key": t("Key dates"), "all": t("All 31"), "none": t("None")}[e],
+    format_func=words.label_for("events"),
     bind="query-params") or "key"
 
 monthly = ui.ask(queries.monthly, filters, stack, measure)
 st.plotly_chart(charts.monthly_chart(monthly, stack=stack, measure=measure,
                                      start=filters.start, end=filters.end, events=events),
                 width="stretch")
+ui.embed_end(filters)  # an embed shows the monthly chart alone
 if ui.traffic_switch(st):
     st.plotly_chart(charts.traffic_chart(ui.ask(queries.traffic_monthly, filters),
                                          *ui.ask(queries.traffic_range, filters)), width="stretch")
@@ -43,8 +44,10 @@ for note in notes:
 st.plotly_chart(charts.yearly_chart(ui.ask(queries.yearly, filters, measure), measure),
                 width="stretch")
 with st.expander(t("Policy dates and their sources")):
-    st.dataframe([{"date": e["date"], "until": e["end_date"], "event": e["label_en"],
-                   "kind": e["kind"], "source": e["source"], "link": e["source_url"]}
-                  for e in charts.policy_events()],
+    st.dataframe([{"date": e["date"], "until": e["end_date"], "event": charts.event_label(e),
+                   "kind": words.policy_kind(e["kind"]), "source": e["source"],
+                   "link": e["source_url"]} for e in charts.policy_events()],
                  hide_index=True, width="stretch",
-                 column_config={"link": st.column_config.LinkColumn(t("Link"))})
+                 column_config={"date": t("Date"), "until": t("Until"), "event": t("Event"),
+                                "kind": t("Kind"), "source": t("Source"),
+                                "link": st.column_config.LinkColumn(t("Link"))})

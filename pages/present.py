@@ -5,7 +5,7 @@ import datetime as dt
 
 import streamlit as st
 
-from garita import brief, charts, exports, images, maps, queries, ui, words
+from garita import brief, charts, exports, i18n, images, maps, queries, ui, words
 from garita.i18n import t
 
 filters = ui.filters()
@@ -42,11 +42,16 @@ def _data() -> dict:
             "port_month": ui.ask(queries.port_month, filters)}
 
 
+# The downloads are made when clicked, outside this rerun: in the language read now.
+LANGUAGE = i18n.language()
+
+
 def _png(name: str):
     def make() -> bytes:
         try:
-            return images.to_png(images.figure(name, _data(), filters,
-                                               version=ui.ask(queries.data_version)["version"]))
+            with i18n.using(LANGUAGE):
+                return images.to_png(images.figure(
+                    name, _data(), filters, version=ui.ask(queries.data_version)["version"]))
         except images.ImageExportUnavailable as exc:
             st.error(ui.plain(exc))
             return b""
@@ -62,9 +67,10 @@ address = brief.view_address(st.context.url, {key: st.query_params.get_all(key)
 def _brief() -> bytes:
     cited, n_cited = ui.ask(queries.sources, filters, 100_000)
     try:
-        return brief.make_brief(data=_data(), filters=filters, url=address, sources=cited,
-                                n_sources=n_cited, made=dt.datetime.now(),
-                                version=ui.ask(queries.data_version)["version"])
+        with i18n.using(LANGUAGE):
+            return brief.make_brief(data=_data(), filters=filters, url=address,
+                                    sources=cited, n_sources=n_cited, made=dt.datetime.now(),
+                                    version=ui.ask(queries.data_version)["version"])
     except images.ImageExportUnavailable as exc:
         st.error(ui.plain(exc))
         return b""
@@ -72,7 +78,7 @@ def _brief() -> bytes:
 
 st.subheader(t("To hand over"))
 st.download_button(t("One-page brief (PDF, US Letter)"), _brief,
-                   file_name=exports.download_name(filters, "brief", "pdf"),
+                   file_name=exports.download_name(filters, exports.BRIEF, "pdf"),
                    mime="application/pdf", type="primary", key="brief")
 columns = st.columns(len(images.IMAGES))
 for column, (name, label) in zip(columns, images.IMAGES.items()):

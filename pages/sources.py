@@ -2,12 +2,14 @@
 
 import streamlit as st
 
-from garita import queries, reference, ui
+from garita import newsroom, queries, reference, ui, words
 from garita.i18n import t
+from garita.matches import note as matches_note
 
 filters = ui.filters()
 st.markdown(t(
-    "Garita shows incidents at US–Mexico ports of entry described individually in public "
+    "Garita shows incidents at US–Mexico ports of entry — asylum seekers turned away, told "
+    "there is no asylum, pressured to withdraw — described individually in public "
     "reporting — news articles, NGO posts and oversight reports — and in records clinic "
     "staff load as batches. Each incident keeps its source and the batch that loaded it."))
 st.warning(t(
@@ -26,6 +28,10 @@ cols[2].metric(t("No date"), numbers["no_date"])
 cols[3].metric(t("No people count"), numbers["people_unknown"])
 
 st.subheader(t("Sources of the filtered incidents"))
+st.caption(matches_note(ui.ask(queries.match_numbers, filters)) or t(
+    "No incident has more than one source, and no possible match waits for review."))
+st.caption(t("Staff review possible matches — the same incident reported by two sources; "
+             "an incident decided to be one is counted once, with all its sources."))
 cited, n_sources = ui.ask(queries.sources, filters)
 if n_sources > len(cited):
     st.caption(t("The {shown} most cited of {n} sources; the Incidents page downloads every "
@@ -35,11 +41,24 @@ st.dataframe(cited, hide_index=True, width="stretch",
                             "source_url": st.column_config.LinkColumn(t("Link")),
                             "incidents": t("Incidents")})
 
+st.subheader(t("Download the dataset"))
+version = ui.queries_version(ui.reading_path())
+st.markdown(t("Every published incident (public fields only), the ports, the vocabulary of "
+              "incident types, the policy dates and incidents per port, as a Frictionless "
+              "Data Package: `datapackage.json` describes every field, with CSV, Parquet and "
+              "GeoJSON files. Data version {v}; the same as `python -m etl package --out DIR`.",
+              v=version))
+st.download_button(t("Download the dataset (data version {v}, zip)", v=version),
+                   ui.package_zip, file_name=newsroom.package_name(version),
+                   mime="application/zip", key="dataset")
+
 st.subheader(t("Batches loaded"))
-st.dataframe(ui.ask(queries.batches), hide_index=True, width="stretch",
+batches = ui.ask(queries.batches)
+st.dataframe(batches.assign(status=batches["status"].map(words.batch_status)),
+             hide_index=True, width="stretch",
              column_config={"batch_id": t("Batch"),
                             "loaded_at": st.column_config.DatetimeColumn(
-                                t("Loaded"), format="YYYY-MM-DD HH:mm"),
+                                t("Loaded on"), format="YYYY-MM-DD HH:mm"),
                             "source": t("Source"), "rows_total": t("Rows"),
                             "rows_loaded": t("Loaded"), "rows_duplicate": t("Duplicates"),
                             "rows_skipped": t("Blank"), "rows_rejected": t("Rejected"),

@@ -77,7 +77,8 @@ def test_export_csv_filters_by_port_month_and_type(cli, built_db):
     assert list(rows[0]) == ["incident_id", "date", "date_precision", "port_code", "port_name",
                              "state", "latitude", "longitude", "people_count", "group_type",
                              "children", "nationality", "incident_types", "outcome",
-                             "summary", "source", "source_url", "batch_id"]
+                             "summary", "source", "source_url", "source_urls", "batch_id",
+                             "sources"]
 
 
 def test_export_geojson_leaves_out_incidents_without_a_port_and_says_so(cli, tmp_path):
@@ -105,3 +106,59 @@ def test_module_runs_as_a_command():
     result = subprocess.run([sys.executable, "-m", "etl", "--help"], cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 0 and "load" in result.stdout
+
+
+CASA_LOG = ("Fecha de rechazo,Ciudad,Personas,Comentario\n"
+            "2021-03-04,Tijuana,2,Familia\n2021-03-05,Nogales,1,Hombre solo\n"
+            "2021-03-06,Tijuana,3,Madre e hijos\n")
+
+
+def test_load_map_set_and_replace_load_a_file_and_are_recorded_in_the_ledger(cli, built_db,
+                                                                             tmp_path):
+    log = tmp_path / "casa.csv"
+    log.write_text(CASA_LOG)
+    assert cli("load", str(log)).exit_code == 1  # no date or incident-type column
+    result = cli("load", str(log), "--json", "--map", "Fecha de rechazo=date",
+                 "--map", "Ciudad=puerto", "--map", "Comentario=ignore",
+                 "--set", "incident type=turned away", "--set", "source=Casa X log",
+                 "--replace", "port:Tijuana=San Ysidro")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["rows"]["loaded"] == 3 and report["choices"]["replacements"] == [
+        {"field": "port", "value": "Tijuana", "new": "San Ysidro", "rows": 2}]
+    assert read(built_db, "SELECT port_code, incident_types, source, summary FROM incidents "
+                          "WHERE batch_id = 2 ORDER BY source_row") == [
+        ("2504", ["turned_away"], "Casa X log", None),
+        ("2604", ["turned_away"], "Casa X log", None),
+        ("2504", ["turned_away"], "Casa X log", None)]
+    assert read(built_db, "SELECT mapping, batch_values, source FROM batches "
+                          "WHERE batch_id = 2") == [
+        ('{"Ciudad": "port", "Comentario": "", "Fecha de rechazo": "date"}',
+         '{"incident_types": "turned away", "source": "Casa X log"}', "Casa X log")]
+    listing = cli("batches").output
+    assert "read 'Fecha de rechazo' as date" in listing
+    assert "port: 'Tijuana' read as 'San Ysidro' (2 cells)" in listing
+    assert json.loads(cli("batches", "--json").output)[0]["replacements"]
+
+
+def test_replace_with_a_state_keeps_the_state_only(cli, built_db, tmp_path):
+    log = tmp_path / "casa.csv"
+    log.write_text(CASA_LOG)
+    result = cli("load", str(log), "--map", "Fecha de rechazo=fecha", "--map", "Ciudad=port",
+                 "--set", "tipo=turned_away", "--replace", "port:Tijuana=CA")
+    assert result.exit_code == 0, result.output
+    assert read(built_db, "SELECT port_code, state FROM incidents WHERE batch_id = 2 "
+                          "ORDER BY source_row") == [(None, "CA"), ("2604", "AZ"), (None, "CA")]
+
+
+def test_map_set_and_replace_that_name_no_field_say_which_fields_there_are(cli, tmp_path):
+    log = tmp_path / "casa.csv"
+    log.write_text(CASA_LOG)
+    result = cli("load", str(log), "--map", "Fecha de rechazo=when")
+    assert result.exit_code == 2 and "'when' is not a field" in result.output
+    assert "incident_types" in result.output
+    result = cli("load", str(log), "--replace", "Tijuana=San Ysidro")
+    assert result.exit_code == 2 and "field:VALUE=NEW" in result.output
+    result = cli("load", str(log), "--map", "Fecha de rechazo=date", "--set", "id=7",
+                 "--set", "type=turned_away")
+    assert result.exit_code == 1 and "same record" in result.output

@@ -47,3 +47,25 @@ def test_using_switches_and_restores():
     with i18n.using("es"):
         assert i18n.t("Map") == "Mapa"
     assert i18n.t("Map") == "Map"
+
+
+def test_switching_language_keeps_the_filters(app):
+    at = app("pages/map.py", types=["Turned away"])
+    assert at.multiselect(key="types").value == ["turned_away"]
+    at.radio(key="lang").set_value("es")
+    with i18n.using("es"):  # AppTest formats the options again in this thread
+        rerun(at)
+        rerun(at)
+        assert at.multiselect(key="types").value == ["turned_away"]
+    assert at.title[0].value == "Mapa"
+    assert at.caption[0].value.startswith("Rechazado en la garita")
+
+
+def test_a_link_with_labels_in_the_other_language_keeps_its_choices(app):
+    with i18n.using("es"):
+        at = app("pages/over_time.py", lang="es", types=["Turned away"], measure="People")
+        assert at.multiselect(key="types").value == ["turned_away"]
+    assert at.caption[0].value.startswith("Rechazado en la garita")
+    assert any(chart.proto.spec and "Personas por mes" in chart.proto.spec
+               for chart in at.get("plotly_chart"))
+

@@ -190,10 +190,13 @@ def test_rollback_of_unknown_or_rolled_back_batch_is_a_clear_error(built_db):
         loader.rollback(1, db_path=built_db)
 
 
-def test_an_incident_id_reused_for_different_content_is_rejected(built_db):
+def test_an_incident_id_reused_by_its_source_for_different_content_is_rejected(built_db):
+    (source,) = read(built_db, "SELECT source FROM incidents WHERE incident_id = 'CBP-INC-001'")[0]
     report = load_text(built_db, "incident_id," + HEADER +
-                       "CBP-INC-001,2018-06-12,Hidalgo,2,turned_away,Not the original,\n")
-    assert report.rejected == 1 and "already used" in report.problems[0].message
+                       "CBP-INC-001,2018-06-12,Hidalgo,2,turned_away,Not the original,\n",
+                       source=source)
+    assert report.rejected == 1 and report.problems[0].code == "incident_id.taken"
+    assert "roll back batch 1" in report.problems[0].message
 
 
 def test_readers_see_the_published_copy_while_a_writer_holds_the_lock(built_db):

@@ -84,3 +84,18 @@ def test_a_quoted_cell_may_span_lines_and_is_still_one_row():
     data = (HEADER + '2018-06,Laredo,threatened,"first line\nsecond line"\n' + ROW).encode()
     table = read_table(data)
     assert table.n_rows == 2 and table.row(0)[3] == "first line\nsecond line"
+
+
+def test_a_line_break_in_a_cell_at_the_edge_of_a_read_block_is_read_whole():
+    """Arrow reads in 4 MB blocks split at line breaks: a quoted line break that is the last
+    one of a block must not cut its row in two."""
+    header, row = b"date,port,incident type,summary\n", b"2020-03-07,Hidalgo,other,plain\n"
+    body = header + row * ((4 * 2**20 - len(header)) // len(row) - 2)
+    start = b'2020-03-07,Hidalgo,other,"first'
+    pad = 4 * 2**20 - 5 - len(body) - len(start)
+    data = body + start + b"x" * pad + b'\nsecond line"\n' + row * 3
+    table = read_table(data)
+    rows = (len(body) - len(header)) // len(row)
+    assert table.n_rows == rows + 4
+    assert table.row(rows)[3] == "first" + "x" * pad + "\nsecond line"
+    assert table.row(rows + 1) == ["2020-03-07", "Hidalgo", "other", "plain"]
