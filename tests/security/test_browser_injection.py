@@ -4,6 +4,7 @@ makes recorded."""
 
 import csv
 import io
+import re
 import time
 import urllib.parse
 
@@ -86,7 +87,7 @@ def visit(app: str, path: str, text: str) -> dict:
                 w.url.replace("ws://", "http://", 1).replace("wss://", "https://", 1)))
             page.goto(f"{app}/{path}{'&' if '?' in path else '?'}{HOSTILE_URL}")
             page.get_by_text(text).first.wait_for(timeout=60_000)
-            page.get_by_text("Data version").first.wait_for(timeout=30_000)
+            page.get_by_text(re.compile(r"^Data version \d+")).first.wait_for(timeout=30_000)
             time.sleep(3)
             found = page.evaluate(IN_PAGE)
             SHOTS.mkdir(parents=True, exist_ok=True)
