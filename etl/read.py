@@ -303,6 +303,9 @@ def _fast_parse(utf8, delimiter: str, head: str) -> Table | None:
 def _slow_parse(text: str, delimiter: str, above: int = 0) -> Table:
     """Python's csv reader: exact row numbers and messages for files Arrow will not take.
     ``above``: lines (and rows) of the file before ``text``."""
+    # The limit is process-wide and other libraries raise it (frictionless does): set ours
+    # again before every read, so a runaway cell is always refused.
+    csv.field_size_limit(MAX_CELL_CHARS)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows: list[list[str]] = []
     started = 1

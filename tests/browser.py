@@ -68,6 +68,7 @@ def browser_page(width: int = 1400, height: int = 1000):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": width, "height": height})
+        page.set_default_timeout(60_000)  # a busy 2-core CI machine draws pages slowly
         try:
             yield page
         finally:

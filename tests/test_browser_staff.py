@@ -42,13 +42,13 @@ def test_staff_upload_fix_load_and_rollback(tmp_path):
         page.get_by_label("User name").fill("ana")
         page.locator("input[type=password]").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
-        page.get_by_text("Signed in as staff").wait_for(timeout=30_000)
+        page.get_by_text("Signed in as staff").wait_for(timeout=60_000)
         assert metric(page, "Incidents") == "57"
 
         page.get_by_role("link", name="Upload").click()
-        page.get_by_text("Template, English headers").wait_for(timeout=30_000)
+        page.get_by_text("Template, English headers").wait_for(timeout=60_000)
         page.locator("input[type=file]").set_input_files(str(DATA / "bad_rows.csv"))
-        page.get_by_text("Fix the rows here").wait_for(timeout=30_000)
+        page.get_by_text("Fix the rows here").wait_for(timeout=60_000)
         wait_metric(page, "With problems", "10")
         page.screenshot(path=str(SHOTS / "upload-preview.png"))
 
@@ -70,15 +70,15 @@ def test_staff_upload_fix_load_and_rollback(tmp_path):
         wait_metric(page, "Will load", "2")
 
         page.get_by_role("button", name="Load 2 rows").click()
-        page.get_by_text("Loaded batch 2").wait_for(timeout=30_000)
+        page.get_by_text("Loaded batch 2").wait_for(timeout=60_000)
         wait_metric(page, "Incidents", "59")
         page.get_by_text("Download the 9 rejected rows").wait_for()
         page.screenshot(path=str(SHOTS / "upload-receipt.png"))
 
         page.get_by_role("link", name="Batches").click()
-        page.get_by_text("Audit log").wait_for(timeout=30_000)
+        page.get_by_text("Audit log").wait_for(timeout=60_000)
         page.get_by_text("Yes, roll back batch 2").click()
         page.get_by_role("button", name="Roll back").click()
-        page.get_by_text("Batch 2 is rolled back").wait_for(timeout=30_000)
+        page.get_by_text("Batch 2 is rolled back").wait_for(timeout=60_000)
         wait_metric(page, "Incidents", "57")
         page.screenshot(path=str(SHOTS / "batches-rolled-back.png"))
