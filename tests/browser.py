@@ -73,3 +73,17 @@ def browser_page(width: int = 1400, height: int = 1000):
             yield page
         finally:
             browser.close()
+
+
+def open_page_link(page, name: str, shows: str, attempts: int = 3) -> None:
+    """Click the sidebar link ``name`` until the page shows ``shows``: a click that lands
+    while the app is still redrawing (it reruns once when it learns the screen size) can be
+    swallowed on a busy machine."""
+    for attempt in range(attempts):
+        page.get_by_role("link", name=name).click()
+        try:
+            page.get_by_text(shows).first.wait_for(timeout=30_000)
+            return
+        except Exception:
+            if attempt == attempts - 1:
+                raise

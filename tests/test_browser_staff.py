@@ -6,7 +6,7 @@ import time
 import pytest
 
 from garita.auth import hash_password
-from tests.browser import SHOTS, browser_page, chromium_path, running_app
+from tests.browser import open_page_link, SHOTS, browser_page, chromium_path, running_app
 from tests.conftest import DATA
 
 pytestmark = pytest.mark.browser
@@ -45,8 +45,7 @@ def test_staff_upload_fix_load_and_rollback(tmp_path):
         page.get_by_text("Signed in as staff").wait_for(timeout=60_000)
         assert metric(page, "Incidents") == "57"
 
-        page.get_by_role("link", name="Upload").click()
-        page.get_by_text("Template, English headers").wait_for(timeout=60_000)
+        open_page_link(page, "Upload", "Template, English headers")
         page.locator("input[type=file]").set_input_files(str(DATA / "bad_rows.csv"))
         page.get_by_text("Fix the rows here").wait_for(timeout=60_000)
         wait_metric(page, "With problems", "10")

@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from garita.auth import hash_password
-from tests.browser import SHOTS, browser_page, chromium_path, running_app
+from tests.browser import open_page_link, SHOTS, browser_page, chromium_path, running_app
 from tests.test_browser_staff import PASSWORD, metric, wait_metric
 
 pytestmark = pytest.mark.browser
@@ -38,8 +38,7 @@ def test_staff_map_a_missing_column_set_a_value_for_every_row_and_load(tmp_path)
         page.get_by_text("Signed in as staff").wait_for(timeout=60_000)
         assert metric(page, "Incidents") == "57"
 
-        page.get_by_role("link", name="Upload").click()
-        page.get_by_text("Template, English headers").wait_for(timeout=60_000)
+        open_page_link(page, "Upload", "Template, English headers")
         page.locator("input[type=file]").set_input_files(str(log))
         # Refused as it is, yet every header is shown with its values, to be read as a field.
         page.get_by_text("How each column is read").wait_for(timeout=60_000)
