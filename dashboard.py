@@ -180,7 +180,7 @@ def headline(filters: Filters) -> None:
                              "{n} more have no date.", n=numbers["no_date"]))
     st.caption(ui.plain(words.describe(filters)) + " · " +
                t("documented in public reporting and staff records — not a rate"))
-    matched = matches.note(ui.ask(queries.match_numbers, filters))
+    matched = matches.note(numbers["linked"], ui.ask(queries.open_matches))
     if matched:
         st.caption(matched)
 

@@ -18,6 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import streamlit.testing.v1.app_test as app_test
+import streamlit.testing.v1.local_script_runner as local_script_runner
+from streamlit.runtime.scriptrunner.script_cache import ScriptCache
 from streamlit.testing.v1 import AppTest
 
 from bench.synthetic import csv_bytes
@@ -28,6 +31,14 @@ PAGES = ["map", "over_time", "by_port", "incidents", "sources"]
 RANGES = [("2017-01", "2018-12"), ("2018-03", "2020-06"), ("2019-01", "2022-12"),
           ("2016-06", "2017-09"), ("2020-02", "2024-11"), ("2018-07", "2019-02"),
           ("2016-03", "2023-04"), ("2021-01", "2021-12"), ("2017-05", "2019-09")]
+
+
+def share_script_cache() -> None:
+    """A served app compiles each script once and keeps the bytecode (one ScriptCache per
+    server); AppTest makes a new cache on every run, so every rerun would pay for parsing
+    and compiling the entry script and the page again. Share one, as the server does."""
+    shared = ScriptCache()
+    app_test.ScriptCache = local_script_runner.ScriptCache = lambda: shared
 
 
 def _sent_bytes(at: AppTest) -> tuple[int, int]:

@@ -317,17 +317,18 @@ def decisions(con: duckdb.DuckDBPyConnection, limit: int = 200) -> list[dict]:
     return [dict(zip(("decision", "decided_by", "decided_at", "a", "b"), row)) for row in rows]
 
 
-def note(numbers: dict) -> str:
-    """In words, for the headline and Data & sources (``queries.match_numbers``): incidents
-    with more than one source and possible matches not yet reviewed; "" if neither."""
+def note(linked: int, waiting: int) -> str:
+    """In words, for the headline and Data & sources: how many filtered incidents more than
+    one source reported (``queries.headline``'s ``linked``) and how many possible matches
+    wait for review (``queries.open_matches``); "" if neither."""
     from garita.i18n import tn
 
     parts = []
-    if numbers["linked"]:
+    if linked:
         parts.append(tn("{n} incident reported by more than one source, counted once",
                         "{n} incidents reported by more than one source, each counted once",
-                        numbers["linked"]))
-    if numbers["open"]:
+                        linked))
+    if waiting:
         parts.append(tn("{n} possible match not yet reviewed",
-                        "{n} possible matches not yet reviewed", numbers["open"]))
+                        "{n} possible matches not yet reviewed", waiting))
     return " · ".join(parts)

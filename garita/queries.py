@@ -96,7 +96,8 @@ def count_incidents(con, filters: Filters) -> int:
 
 
 def headline(con, filters: Filters) -> dict:
-    """The numbers above every page: incidents, people, ports, months, and what is missing."""
+    """The numbers above every page: incidents, people, ports, months, what is missing, and
+    how many of them more than one source reported (``linked``)."""
     where, params = filters.where()
     row = one(con, f"""
         SELECT count(*), coalesce(sum(people_count), 0), count(DISTINCT port_code),
@@ -107,10 +108,11 @@ def headline(con, filters: Filters) -> dict:
                count(*) FILTER (date_precision = 'unknown'),
                count(*) FILTER (people_count IS NULL),
                min(date) FILTER (date_precision IN ('day', 'month')),
-               max(date) FILTER (date_precision IN ('day', 'month'))
+               max(date) FILTER (date_precision IN ('day', 'month')),
+               count(*) FILTER (fingerprint IN (SELECT fingerprint FROM match_groups))
         FROM incidents_counted WHERE {where}""", params)
     keys = ("incidents", "people", "ports", "months", "no_port", "year_only", "no_date",
-            "people_unknown", "first_month", "last_month")
+            "people_unknown", "first_month", "last_month", "linked")
     return dict(zip(keys, row))
 
 
@@ -256,16 +258,12 @@ def sources(con, filters: Filters, limit: int = 200) -> tuple[pd.DataFrame, int]
     return frame.drop(columns="n_sources"), total
 
 
-def match_numbers(con, filters: Filters) -> dict:
-    """How many of the filtered incidents more than one source reported (``linked``), and
-    how many possible matches in all the data wait for staff review (``open``)."""
+def open_matches(con) -> int:
+    """How many possible matches in all the data wait for staff review. It does not depend
+    on the filters, so it is answered once per data version."""
     from garita import matches
 
-    where, params = filters.where("i")
-    linked = one(con, f"""
-        SELECT count(*) FROM incidents_counted i JOIN match_groups g USING (fingerprint)
-        WHERE {where}""", params)[0]
-    return {"linked": linked, "open": matches.open_count(con)}
+    return matches.open_count(con)
 
 
 def batches(con) -> pd.DataFrame:

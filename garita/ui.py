@@ -26,7 +26,7 @@ PUBLIC_QUESTIONS = frozenset(question.__name__ for question in (
     queries.sources, queries.batches, queries.data_version, queries.export_rows,
     queries.count_incidents, queries.has_crossings, queries.by_port_with_traffic,
     queries.traffic_monthly, queries.traffic_range, queries.incident,
-    queries.match_numbers))
+    queries.open_matches))
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)

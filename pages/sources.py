@@ -28,7 +28,7 @@ cols[2].metric(t("No date"), numbers["no_date"])
 cols[3].metric(t("No people count"), numbers["people_unknown"])
 
 st.subheader(t("Sources of the filtered incidents"))
-st.caption(matches_note(ui.ask(queries.match_numbers, filters)) or t(
+st.caption(matches_note(numbers["linked"], ui.ask(queries.open_matches)) or t(
     "No incident has more than one source, and no possible match waits for review."))
 st.caption(t("Staff review possible matches — the same incident reported by two sources; "
              "an incident decided to be one is counted once, with all its sources."))

@@ -125,7 +125,7 @@ def test_same_incident_counts_once_everywhere_and_lists_both_sources(two_sources
     cited, _ = ask(two_sources, queries.sources, Filters(), 100_000)
     assert {"Clinic intake", "Diario Fronterizo"} <= set(cited["source"])
     assert frozenset({"CL-1", "NW-1"}) not in ours(two_sources)
-    assert ask(two_sources, queries.match_numbers, Filters())["linked"] == 1
+    assert ask(two_sources, queries.headline, Filters())["linked"] == 1
     assert read(two_sources, "SELECT who, action FROM audit_log WHERE action LIKE 'match%'") \
         == [("tester", "match_same")]
 
@@ -148,7 +148,7 @@ def test_rolling_back_one_source_keeps_the_other(two_sources):
     assert "CL-1" not in set(rows["incident_id"])
     kept = rows.loc[rows["incident_id"] == "NW-1"].iloc[0]
     assert kept["sources"] == "Diario Fronterizo <https://news.example.org/1>"
-    assert ask(two_sources, queries.match_numbers, Filters())["linked"] == 0
+    assert ask(two_sources, queries.headline, Filters())["linked"] == 0
 
 
 def test_cli_lists_and_decides(two_sources):
@@ -200,7 +200,7 @@ def test_a_visitor_sees_the_numbers_but_no_review_page(two_sources, monkeypatch)
     assert not at.exception, at.exception
     assert not any((b.key or "").startswith(("same-", "different-")) for b in at.button)
     assert metric(at, "Incidents")  # the public map opens instead
-    waiting = ask(two_sources, queries.match_numbers, Filters())["open"]
+    waiting = ask(two_sources, queries.open_matches)
     assert any(f"{waiting} possible matches not yet reviewed" in c.value for c in at.caption)
 
 
