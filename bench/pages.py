@@ -1,18 +1,25 @@
 """Page reruns after a filter change, Garita against a straightforward pandas version.
 
-    python -m bench.pages [--sizes 100000 1000000] [--runs 7]
+    python -m bench.pages [--sizes 2000 1000000] [--runs 7]
 
 For each page: the median server-side time of a rerun after the month range changes
 (a new range each time, so no cached answer helps), and the bytes the page sends to the
 browser (the serialized elements; for the map, the deck JSON). The baseline is
 bench/baseline/app.py, measured in the same run on the same synthetic data
-(bench/synthetic.py). Targets at 1M incidents: every page <= 250 ms; the map <= 100 KB.
+(bench/synthetic.py). Also the shared chrome alone: Garita with an empty page, against
+bench/baseline/chrome.py, which draws the same elements with no data work (Streamlit's own
+cost of drawing them).
+
+Targets (issue #17): every page at the largest size within 1.5x the same page at the
+smallest; at the smallest size every page within 1.5x of the pandas page; at 1M every page
+<= 250 ms and the map <= 100 KB.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -66,6 +73,14 @@ def _rerun(at: AppTest) -> float:
     return elapsed
 
 
+def chrome_only(folder: Path) -> Path:
+    """A copy of the dashboard whose incidents page is empty: the shared chrome alone."""
+    shutil.copy(ROOT / "dashboard.py", folder / "dashboard.py")
+    shutil.copytree(ROOT / "pages", folder / "pages")
+    (folder / "pages" / "incidents.py").write_text('"""Empty: the chrome alone (bench)."""\n')
+    return folder / "dashboard.py"
+
+
 def measure(script: Path, page: str, runs: int) -> tuple[float, int, int]:
     os.environ["GARITA_START_PAGE"] = os.environ["BASELINE_PAGE"] = page
     at = AppTest.from_file(str(script), default_timeout=600)
@@ -80,10 +95,12 @@ def measure(script: Path, page: str, runs: int) -> tuple[float, int, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2_000, 1_000_000])
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
+    share_script_cache()
     print("Synthetic incidents (bench/synthetic.py). Median of reruns after a filter change.")
+    results: dict[int, dict[str, tuple[float, float]]] = {}
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
             master = Path(tmp) / "garita.duckdb"
@@ -91,17 +108,34 @@ def main() -> None:
             loader.init(master)
             report = loader.load_bytes(csv_bytes(size), "synthetic.csv", db_path=master)
             assert report.status == "loaded", report.message
+            chrome_app = chrome_only(Path(tmp))
             print(f"\n{report.loaded + 57:,} incidents")
-            print(f"{'page':<10} {'garita':>9} {'pandas':>9} {'speed-up':>8} "
+            print(f"{'page':<10} {'garita':>9} {'pandas':>9} {'ratio':>8} "
                   f"{'sent':>10} {'pandas sent':>12}  map deck")
+            results[size] = {}
             for page in PAGES:
                 ours, sent, deck = measure(ROOT / "dashboard.py", page, args.runs)
                 base, base_sent, base_deck = measure(ROOT / "bench" / "baseline" / "app.py",
                                                      page, args.runs)
+                results[size][page] = (ours, base)
                 deck_note = f"{deck / 1024:,.0f} KB vs {base_deck / 1024:,.0f} KB" if deck else ""
                 print(f"{page:<10} {ours * 1000:>7.0f}ms {base * 1000:>7.0f}ms "
-                      f"{base / ours:>7.1f}x {sent / 1024:>8,.0f}KB {base_sent / 1024:>10,.0f}KB"
+                      f"{ours / base:>7.2f}x {sent / 1024:>8,.0f}KB {base_sent / 1024:>10,.0f}KB"
                       f"  {deck_note}")
+            chrome, _, _ = measure(chrome_app, "incidents", args.runs)
+            floor, _, _ = measure(ROOT / "bench" / "baseline" / "chrome.py", "incidents",
+                                  args.runs)
+            results[size]["chrome"] = (chrome, floor)
+            print(f"{'chrome':<10} {chrome * 1000:>7.0f}ms {floor * 1000:>7.0f}ms "
+                  f"{chrome / floor:>7.2f}x   (Garita with an empty page / the same "
+                  "elements drawn with no data work)")
+    small, large = min(results), max(results)
+    print(f"\nTargets: garita/pandas at {small:,} <= 1.5x; {large:,} / {small:,} <= 1.5x")
+    print(f"{'page':<10} {'garita/pandas':>14} {'growth':>8}")
+    for page in [*PAGES, "chrome"]:
+        ours_small, base_small = results[small][page]
+        growth = results[large][page][0] / ours_small if large != small else float("nan")
+        print(f"{page:<10} {ours_small / base_small:>13.2f}x {growth:>7.2f}x")
 
 
 if __name__ == "__main__":

@@ -23,11 +23,12 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 import pydeck as pdk
 
 from garita.db import DATA_DIR
-from garita.i18n import N_, language, t
+from garita.i18n import N_, language, t, using
 from garita.reference import BORDER_GEOJSON, incident_types, ports
 
 BASEMAP_DIR = DATA_DIR / "basemap"
@@ -333,51 +334,85 @@ def _boxes_meet(a: Box, b: Box, pad: float = 2) -> bool:
                 or b[3] + pad <= a[1])
 
 
-def _circle_meets_box(x: float, y: float, r: float, box: Box) -> bool:
-    dx = max(box[0] - x, 0, x - box[2])
-    dy = max(box[1] - y, 0, y - box[3])
-    return math.hypot(dx, dy) < r
+# The collision tests below work on numpy arrays that broadcast: candidates along the first
+# axis, things already on the canvas along the second. All candidates of one label are
+# weighed at once (a few dozen array operations instead of ~100,000 Python calls a map).
+
+def _circles_meet_boxes(circles: np.ndarray, extra, boxes: np.ndarray) -> np.ndarray:
+    """(candidates, circles): whether each circle, its radius grown by ``extra``, meets
+    each box."""
+    x, y, r = circles[None, :, 0], circles[None, :, 1], circles[None, :, 2] + extra
+    b = boxes[:, None, :]
+    dx = np.maximum(np.maximum(b[..., 0] - x, 0), x - b[..., 2])
+    dy = np.maximum(np.maximum(b[..., 1] - y, 0), y - b[..., 3])
+    return np.hypot(dx, dy) < r
 
 
-def _segment_distance(px: float, py: float, a: tuple, b: tuple) -> float:
-    (ax, ay), (bx, by) = a, b
-    length = (bx - ax) ** 2 + (by - ay) ** 2
-    share = 0 if length == 0 else max(0, min(1, ((px - ax) * (bx - ax) + (py - ay) * (by - ay))
-                                             / length))
-    return math.hypot(px - ax - share * (bx - ax), py - ay - share * (by - ay))
+def _boxes_meet_boxes(boxes: np.ndarray, placed: np.ndarray, pad: float = 2) -> np.ndarray:
+    a, b = boxes[:, None, :], placed[None, :, :]
+    return ~((a[..., 2] + pad <= b[..., 0]) | (b[..., 2] + pad <= a[..., 0])
+             | (a[..., 3] + pad <= b[..., 1]) | (b[..., 3] + pad <= a[..., 1]))
 
 
-def _segments_cross(a: tuple, b: tuple, c: tuple, d: tuple) -> bool:
-    def side(p, q, r):
-        return (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
-    return (side(a, b, c) * side(a, b, d) < 0) and (side(c, d, a) * side(c, d, b) < 0)
+def _segments_meet_boxes(ax, ay, bx, by, box) -> np.ndarray:
+    """Whether segments a–b pass through boxes (Liang–Barsky clipping); broadcasts."""
+    low, high, meets = 0.0, 1.0, True
+    for a, d, first, last in ((ax, bx - ax, box[..., 0], box[..., 2]),
+                              (ay, by - ay, box[..., 1], box[..., 3])):
+        flat = d == 0
+        step = np.where(flat, 1.0, d)
+        enter, leave = (first - a) / step, (last - a) / step
+        meets = meets & ~(flat & ((a < first) | (a > last)))
+        low = np.maximum(low, np.where(flat, 0.0, np.minimum(enter, leave)))
+        high = np.minimum(high, np.where(flat, 1.0, np.maximum(enter, leave)))
+    return meets & (low <= high)
 
 
-def _segment_meets_box(a: tuple, b: tuple, box: Box) -> bool:
-    """Whether the segment a–b passes through the box (Liang–Barsky clipping)."""
-    low, high = 0.0, 1.0
-    dx, dy = b[0] - a[0], b[1] - a[1]
-    for p, q in ((-dx, a[0] - box[0]), (dx, box[2] - a[0]), (-dy, a[1] - box[1]),
-                 (dy, box[3] - a[1])):
-        if p == 0:
-            if q < 0:
-                return False
-            continue
-        share = q / p
-        if p < 0:
-            low = max(low, share)
-        else:
-            high = min(high, share)
-        if low > high:
-            return False
-    return True
+def _segments_cross(ax, ay, bx, by, cx, cy, dx, dy) -> np.ndarray:
+    def side(px, py, qx, qy, rx, ry):
+        return (qx - px) * (ry - py) - (qy - py) * (rx - px)
+    return ((side(ax, ay, bx, by, cx, cy) * side(ax, ay, bx, by, dx, dy) < 0)
+            & (side(cx, cy, dx, dy, ax, ay) * side(cx, cy, dx, dy, bx, by) < 0))
+
+
+def _segment_distances(px, py, ax, ay, bx, by) -> np.ndarray:
+    """Distance from points p to segments a–b; broadcasts."""
+    ux, uy = bx - ax, by - ay
+    length = ux ** 2 + uy ** 2
+    share = np.clip(((px - ax) * ux + (py - ay) * uy) / np.where(length == 0, 1, length), 0, 1)
+    share = np.where(length == 0, 0, share)
+    return np.hypot(px - ax - share * ux, py - ay - share * uy)
+
+
+# Unit vectors of the candidate directions, from math.cos/sin so the places are exact.
+_UNIT = {angle: (math.cos(math.radians(angle)), math.sin(math.radians(angle)))
+         for angle in {*ANGLES, *(a for a, _, _ in NEAR)}}
+_ANCHOR = {"start": 0.0, "middle": 0.5, "end": 1.0}
+_BASELINE = {"top": 0.0, "center": 0.5, "bottom": 1.0}
 
 
 def _alignment(angle: float) -> tuple[str, str]:
-    dx, dy = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+    dx, dy = _UNIT[angle] if angle in _UNIT else (math.cos(math.radians(angle)),
+                                                  math.sin(math.radians(angle)))
     anchor = "start" if dx > 0.35 else "end" if dx < -0.35 else "middle"
     baseline = "bottom" if dy < -0.35 else "top" if dy > 0.35 else "center"
     return anchor, baseline
+
+
+# A port label's candidate places, in order of preference: next to the circle, then at the
+# end of ever longer leader lines. (angle, extra reach beyond the radius, anchor, baseline,
+# with a leader line.)
+_PORT_CANDIDATES = ([(angle, 3, anchor, baseline, False) for angle, anchor, baseline in NEAR]
+                    + [(angle, reach, *_alignment(angle), True)
+                       for reach in REACH for angle in ANGLES])
+_CAND_COS = np.array([_UNIT[c[0]][0] for c in _PORT_CANDIDATES])
+_CAND_SIN = np.array([_UNIT[c[0]][1] for c in _PORT_CANDIDATES])
+_CAND_REACH = np.array([c[1] for c in _PORT_CANDIDATES], dtype=float)
+_CAND_ANCHOR = np.array([_ANCHOR[c[2]] for c in _PORT_CANDIDATES])
+_CAND_BASELINE = np.array([_BASELINE[c[3]] for c in _PORT_CANDIDATES])
+_CAND_LEADS = np.array([c[4] for c in _PORT_CANDIDATES])
+_CHUNKS = [slice(0, len(NEAR)), slice(len(NEAR), len(NEAR) + 2 * len(ANGLES)),
+           slice(len(NEAR) + 2 * len(ANGLES), len(_PORT_CANDIDATES))]
 
 
 class _Layout:
@@ -385,91 +420,102 @@ class _Layout:
     leader line, and no leader line crosses another or passes over another port."""
 
     def __init__(self, frame: Frame, circles: list[tuple], dots: list[tuple]):
-        self.frame, self.circles, self.dots = frame, circles, dots
-        self.boxes: list[Box] = []
-        self.leaders: list[tuple] = []
+        self.frame = frame
+        self.circles = np.array(circles, dtype=float).reshape(-1, 3)
+        self.dots = np.array(dots, dtype=float).reshape(-1, 3)
+        self.boxes = np.empty((0, 4))
+        self.leaders = np.empty((0, 4))  # ax, ay, bx, by
 
-    def inside(self, box: Box, margin: float = 3) -> bool:
-        return (box[0] >= margin and box[1] >= margin and box[2] <= self.frame.width - margin
-                and box[3] <= self.frame.height - margin)
+    def costs(self, boxes: np.ndarray, leads: np.ndarray | None = None,
+              own: tuple | None = None, ends: np.ndarray | None = None) -> np.ndarray:
+        """How much each candidate box (and its leader line from ``own``'s centre to
+        ``ends``, where ``leads``) would collide with: 10 outside the canvas, 5 per label,
+        3 per circle or leader line under it, 1 per port dot; with ``own`` also 2 per
+        other circle too close (a label there reads as that port's); a leader line 3 per
+        label it passes through, 2 per leader line it crosses, 2 per other circle and 1
+        per dot it passes over."""
+        margin, frame = 3, self.frame
+        inside = ((boxes[:, 0] >= margin) & (boxes[:, 1] >= margin)
+                  & (boxes[:, 2] <= frame.width - margin)
+                  & (boxes[:, 3] <= frame.height - margin))
+        cost = np.where(inside, 0.0, 10.0)
+        cost += 5 * _boxes_meet_boxes(boxes, self.boxes).sum(axis=1)
+        cost += 3 * _circles_meet_boxes(self.circles, 1, boxes).sum(axis=1)
+        cost += 1 * _circles_meet_boxes(self.dots, 1, boxes).sum(axis=1)
+        placed = self.leaders[None, :, :]
+        b = boxes[:, None, :]
+        cost += 3 * _segments_meet_boxes(placed[..., 0], placed[..., 1], placed[..., 2],
+                                         placed[..., 3], b).sum(axis=1)
+        if own is None:
+            return cost
+        x, y, _ = own
+        others = self.circles[(self.circles[:, 0] != x) | (self.circles[:, 1] != y)]
+        clearance = np.where(leads, CLEARANCE, frame.label_px)[:, None]
+        cost += 2 * _circles_meet_boxes(others, clearance, boxes).sum(axis=1)
+        if not leads.any():
+            return cost
+        # A line through another circle reads as that port's, unless it starts inside it.
+        crossed = others[np.hypot(others[:, 0] - x, others[:, 1] - y) > others[:, 2]]
+        ex, ey = ends[:, 0][:, None], ends[:, 1][:, None]
+        p = self.boxes[None, :, :]
+        line = (3 * _segments_meet_boxes(x, y, ex, ey, p).sum(axis=1)
+                + 2 * _segments_cross(x, y, ex, ey, placed[..., 0], placed[..., 1],
+                                      placed[..., 2], placed[..., 3]).sum(axis=1)
+                + 2 * (_segment_distances(crossed[None, :, 0], crossed[None, :, 1], x, y,
+                                          ex, ey) < crossed[None, :, 2] + 2).sum(axis=1)
+                + 1 * (_segment_distances(self.dots[None, :, 0], self.dots[None, :, 1], x, y,
+                                          ex, ey) < self.dots[None, :, 2] + 2).sum(axis=1))
+        return cost + np.where(leads, line, 0)
 
-    def conflicts(self, box: Box, leader: tuple | None = None, own: tuple | None = None,
-                  enough: float = math.inf) -> float:
-        """How much the box (and its leader line, if any) would collide with; counting
-        stops once it reaches ``enough``."""
-        count = 0 if self.inside(box) else 10
-        checks = [
-            (5, self.boxes, lambda placed: _boxes_meet(box, placed)),
-            (3, self.circles, lambda c: _circle_meets_box(c[0], c[1], c[2] + 1, box)),
-            (1, self.dots, lambda c: _circle_meets_box(c[0], c[1], c[2] + 1, box)),
-            (3, self.leaders, lambda line: _segment_meets_box(line[0], line[1], box)),
-        ]
-        if own is not None:  # a label next to another port's circle reads as its label
-            clearance = CLEARANCE if leader is not None else self.frame.label_px
-            checks.append((2, self.circles, lambda c: c[:2] != own[:2] and _circle_meets_box(
-                c[0], c[1], c[2] + clearance, box)))
+    def place(self, box, leader: tuple | None = None) -> None:
+        self.boxes = np.vstack([self.boxes, np.asarray(box, dtype=float)[None, :]])
         if leader is not None:
-            a, b = leader
-            # A line through another circle reads as that port's, unless it starts inside it.
-            crossed = [c for c in self.circles
-                       if c[:2] != own[:2] and math.hypot(c[0] - a[0], c[1] - a[1]) > c[2]]
-            checks += [
-                (3, self.boxes, lambda placed: _segment_meets_box(a, b, placed)),
-                (2, self.leaders, lambda line: _segments_cross(a, b, line[0], line[1])),
-                (2, crossed, lambda c: _segment_distance(c[0], c[1], a, b) < c[2] + 2),
-                (1, self.dots, lambda c: _segment_distance(c[0], c[1], a, b) < c[2] + 2),
-            ]
-        for weight, things, meets in checks:
-            for thing in things:
-                if count >= enough:
-                    return count
-                if meets(thing):
-                    count += weight
-        return count
-
-    def place(self, box: Box, leader: tuple | None = None) -> None:
-        self.boxes.append(box)
-        if leader is not None:
-            self.leaders.append(leader)
+            (ax, ay), (bx, by) = leader
+            self.leaders = np.vstack([self.leaders, [[ax, ay, bx, by]]])
 
     def port_label(self, x: float, y: float, r: float, text: str) -> dict:
         """The best place for a port's label: next to the circle if free, else at the end of
         the shortest free leader line; if nowhere is free, the place that collides least."""
         width = BOLD_WIDTH * self.frame.label_px * len(text) + 6
         height = self.frame.label_px * 1.15
-        best, best_cost = None, math.inf
-        candidates = [(angle, r + 3, anchor, baseline, False)
-                      for angle, anchor, baseline in NEAR]
-        candidates += [(angle, r + reach, *_alignment(angle), True)
-                       for reach in REACH for angle in ANGLES]
-        for angle, distance, anchor, baseline, leads in candidates:
-            ax = x + distance * math.cos(math.radians(angle))
-            ay = y + distance * math.sin(math.radians(angle))
-            box = _box(ax, ay, width, height, anchor, baseline)
-            leader = ((x, y), (ax, ay)) if leads else None
-            cost = self.conflicts(box, leader, own=(x, y, r), enough=best_cost) \
-                + (0.5 if leads else 0)
-            if cost < best_cost:
-                best, best_cost = (ax, ay, anchor, baseline, box, leader), cost
-            if cost <= 0.5:
+        distance = r + _CAND_REACH
+        ax = x + distance * _CAND_COS
+        ay = y + distance * _CAND_SIN
+        left = ax - width * _CAND_ANCHOR
+        top = ay - height * _CAND_BASELINE
+        boxes = np.stack([left, top, left + width, top + height], axis=1)
+        ends = np.stack([ax, ay], axis=1)
+        # Weighed a few candidates at a time, nearest first: most labels find a free place
+        # next to their circle or on a short line, and the rest are not weighed at all.
+        costs = []
+        for chunk in _CHUNKS:
+            cost = self.costs(boxes[chunk], _CAND_LEADS[chunk], own=(x, y, r),
+                              ends=ends[chunk]) + np.where(_CAND_LEADS[chunk], 0.5, 0)
+            good = np.flatnonzero(cost <= 0.5)
+            if len(good):
+                best = chunk.start + int(good[0])
                 break
-        ax, ay, anchor, baseline, box, leader = best
-        self.place(box, leader)
-        return {"x": ax, "y": ay, "anchor": anchor, "baseline": baseline,
-                "leader": leader is not None}
+            costs.append(cost)
+        else:
+            best = int(np.argmin(np.concatenate(costs)))
+        _, _, anchor, baseline, leads = _PORT_CANDIDATES[best]
+        leader = ((x, y), (float(ax[best]), float(ay[best]))) if leads else None
+        self.place(boxes[best], leader)
+        return {"x": float(ax[best]), "y": float(ay[best]), "anchor": anchor,
+                "baseline": baseline, "leader": leads}
 
     def context_label(self, x: float, y: float, text: str, px: int, south: bool) -> tuple | None:
         """A centred place near (x, y) for a city or country name, or None if none is free.
         Names south of the border move down first (away from it), others up."""
         width, height = REGULAR_WIDTH * px * len(text) + 4, px * 1.15
         away = 1 if south else -1
-        for dx, dy in CONTEXT_SHIFTS:
-            cx, cy = x + dx * width, y + away * dy * height
-            box = _box(cx, cy, width, height, "middle", "center")
-            if self.conflicts(box) == 0:
-                self.place(box)
-                return cx, cy
-        return None
+        spots = [(x + dx * width, y + away * dy * height) for dx, dy in CONTEXT_SHIFTS]
+        boxes = np.array([_box(cx, cy, width, height, "middle", "center") for cx, cy in spots])
+        free = np.flatnonzero(self.costs(boxes) == 0)
+        if not len(free):
+            return None
+        self.place(boxes[free[0]])
+        return spots[free[0]]
 
 
 # --- the deck ------------------------------------------------------------------------------
@@ -556,12 +602,14 @@ def incident_deck(per_port: pd.DataFrame, *, colour_by: str = "count",
         hits = hits.sort_values(["radius", "port_code"], ascending=[False, True])
         circles = [(*project.pixel(lon, lat), r) for lon, lat, r in
                    zip(hits["longitude"], hits["latitude"], hits["radius"])]
-        layout = _Layout(frame, circles, dots)
         by_value = hits.assign(_x=[c[0] for c in circles], _y=[c[1] for c in circles])
         by_value = by_value.sort_values(["value", "port_name"], ascending=[False, True])
-        for row in by_value.to_dict("records"):
-            text = _label_text(row["port_name"], row["value"])
-            spot = layout.port_label(row["_x"], row["_y"], row["radius"], text)
+        rows = by_value.to_dict("records")
+        texts = [_label_text(row["port_name"], row["value"]) for row in rows]
+        spots, context = _placed(frame, tuple(circles), tuple(dots),
+                                 tuple((row["_x"], row["_y"], row["radius"], text)
+                                       for row, text in zip(rows, texts)), language())
+        for row, text, spot in zip(rows, texts, spots):
             at = [row["longitude"], row["latitude"]]
             if spot["leader"]:
                 end = project.lonlat(spot["x"], spot["y"])
@@ -577,8 +625,7 @@ def incident_deck(per_port: pd.DataFrame, *, colour_by: str = "count",
                      "longitude", "incidents", "people", "top_types", "radius", "colour",
                      "traffic"]]
     else:
-        layout = _Layout(frame, [], dots)
-    context = _context_labels(layout, project, frame)
+        _, context = _placed(frame, (), tuple(dots), (), language())
     layers = [
         pdk.Layer("SolidPolygonLayer", list(state_fills()), id="states",
                   get_polygon="polygon", get_fill_color="fill", pickable=False),
@@ -636,6 +683,18 @@ def incident_deck(per_port: pd.DataFrame, *, colour_by: str = "count",
         ]
     return CompactDeck(layers=layers, initial_view_state=view, map_provider=None,
                        tooltip=tooltip(traffic))
+
+
+@lru_cache(maxsize=256)
+def _placed(frame: Frame, circles: tuple, dots: tuple, labels: tuple,
+            lang: str) -> tuple[tuple[dict, ...], dict]:
+    """Where each port label goes (``labels``: x, y, radius and text, in the order they are
+    placed) and the country and city names around them. The same view drawn again (a click,
+    another visitor, a switch back) is not laid out again."""
+    layout = _Layout(frame, list(circles), list(dots))
+    spots = tuple(layout.port_label(x, y, r, text) for x, y, r, text in labels)
+    with using(lang):
+        return spots, _context_labels(layout, _Projection(fit_view(frame), frame), frame)
 
 
 def _context_labels(layout: _Layout, project: _Projection, frame: Frame) -> dict:

@@ -139,14 +139,15 @@ def by_port(con, filters: Filters, measure: str = "incidents") -> pd.DataFrame:
     """A row per port with incidents: location, counts and its most frequent types."""
     where, params = filters.where("i")
     return run(con, f"""
-        WITH hits AS (
-            SELECT i.port_code, count(*) AS incidents,
-                   coalesce(sum(i.people_count), 0) AS people
-            FROM incidents_counted i WHERE i.port_code IS NOT NULL AND {where} GROUP BY 1),
+        WITH chosen AS MATERIALIZED (  -- the incidents are read once for both counts
+            SELECT i.port_code, i.people_count, i.incident_types FROM incidents_counted i
+            WHERE i.port_code IS NOT NULL AND {where}),
+        hits AS (
+            SELECT port_code, count(*) AS incidents, coalesce(sum(people_count), 0) AS people
+            FROM chosen GROUP BY 1),
         type_counts AS (
-            SELECT i.port_code, t.type, count(*) AS n
-            FROM incidents_counted i, unnest(i.incident_types) AS t(type)
-            WHERE i.port_code IS NOT NULL AND {where} GROUP BY 1, 2),
+            SELECT c.port_code, t.type, count(*) AS n
+            FROM chosen c, unnest(c.incident_types) AS t(type) GROUP BY 1, 2),
         ranked AS (
             SELECT port_code, type, n,
                    row_number() OVER (PARTITION BY port_code ORDER BY n DESC, type) AS rank
@@ -158,14 +159,7 @@ def by_port(con, filters: Filters, measure: str = "incidents") -> pd.DataFrame:
                string_agg(r.type || ' (' || r.n || ')', ', ' ORDER BY r.rank)
                    FILTER (r.rank <= 3) AS top_types
         FROM hits h JOIN ports p USING (port_code) LEFT JOIN ranked r USING (port_code)
-        GROUP BY ALL ORDER BY value DESC, p.port_name""", [*params, *params])
-
-
-def unmapped_count(con, filters: Filters) -> int:
-    """Filtered incidents with no port of entry (counted everywhere but the map)."""
-    where, params = filters.where()
-    return one(con, "SELECT count(*) FROM incidents_counted "
-                    f"WHERE port_code IS NULL AND {where}", params)[0]
+        GROUP BY ALL ORDER BY value DESC, p.port_name""", params)
 
 
 def monthly(con, filters: Filters, stack: str = "type", measure: str = "incidents"
@@ -249,11 +243,21 @@ def breakdown(con, filters: Filters, field: str) -> pd.DataFrame:
 def sources(con, filters: Filters, limit: int = 200) -> tuple[pd.DataFrame, int]:
     """The citations behind the filtered incidents, most used first, and how many in all."""
     where, params = filters.where()
+    # An incident outside any group of matches is its own only member: its source is read
+    # with it, and only the few grouped incidents are joined to their members.
     frame = run(con, f"""
-        WITH chosen AS (SELECT fingerprint FROM incidents_counted WHERE {where})
-        SELECT count(*) AS incidents, m.source, m.source_url, count(*) OVER () AS n_sources
-        FROM chosen c {_MEMBERS} GROUP BY 2, 3 ORDER BY 1 DESC, 2 LIMIT ?""",
-                [*params, int(limit)])
+        WITH chosen AS (SELECT fingerprint, source, source_url FROM incidents_counted
+                        WHERE {where}),
+        grouped AS (SELECT DISTINCT primary_key FROM match_groups),
+        cited AS (
+            SELECT c.source, c.source_url FROM chosen c
+            WHERE c.fingerprint NOT IN (SELECT primary_key FROM grouped)
+            UNION ALL
+            SELECT m.source, m.source_url FROM chosen c
+            JOIN match_groups g ON g.primary_key = c.fingerprint
+            JOIN incidents m ON m.fingerprint = g.fingerprint)
+        SELECT count(*) AS incidents, source, source_url, count(*) OVER () AS n_sources
+        FROM cited GROUP BY 2, 3 ORDER BY 1 DESC, 2 LIMIT ?""", [*params, int(limit)])
     total = int(frame["n_sources"].iloc[0]) if len(frame) else 0
     return frame.drop(columns="n_sources"), total
 

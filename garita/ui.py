@@ -21,7 +21,7 @@ from garita.i18n import N_, t
 
 # The questions whose answers every visitor may see (cached for all sessions alike).
 PUBLIC_QUESTIONS = frozenset(question.__name__ for question in (
-    queries.filter_options, queries.headline, queries.by_port, queries.unmapped_count,
+    queries.filter_options, queries.headline, queries.by_port,
     queries.monthly, queries.yearly, queries.port_month, queries.by_group, queries.breakdown,
     queries.sources, queries.batches, queries.data_version, queries.export_rows,
     queries.count_incidents, queries.has_crossings, queries.by_port_with_traffic,

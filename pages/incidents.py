@@ -16,7 +16,9 @@ def table_view() -> None:
     search = st.text_input(t("Search summaries and sources"), key="q", bind="query-params",
                            placeholder=t("e.g. metering, bridge, Reynosa"))
     filters = filters.with_search(search)
-    total = ui.ask(queries.count_incidents, filters)
+    # Without a search the headline above already counted them.
+    total = ui.ask(queries.count_incidents, filters) if search \
+        else ui.ask(queries.headline, filters)["incidents"]
     pages = max(1, math.ceil(total / PAGE_SIZE))
     st.caption(tn("{n} incident matches.", "{n} incidents match.", total) + " " +
                t("Dates are as precise as known (2018, 2018-06 or 2018-06-12)."))

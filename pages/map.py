@@ -39,7 +39,7 @@ with ui.controls_place(right):
     with_traffic = ui.traffic_switch(st)
 per_port = ui.ask(queries.by_port_with_traffic if with_traffic else queries.by_port, filters,
                   measure)
-unmapped = ui.ask(queries.unmapped_count, filters)
+unmapped = ui.ask(queries.headline, filters)["no_port"]  # asked above the page already
 with left:
     frame = maps.frame_for(ui.screen_size("map_screen"), crowd=len(per_port))
     deck = maps.incident_deck(per_port, colour_by=colour, measure=measure, frame=frame,

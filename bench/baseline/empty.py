@@ -1,0 +1,1 @@
+"""An empty page: the chrome floor (bench/baseline/chrome.py) draws only the chrome."""
