@@ -159,8 +159,7 @@ def build(*, data: dict, filters, url: str | None, sources: pd.DataFrame,
     chart_fig = images.figure("monthly", data, filters, made=made, version=version,
                               width=chart_px, height=round(chart_px * chart_h / width),
                               standalone=False)
-    map_png = images.to_png(map_fig, scale=SCALE)
-    chart_png = images.to_png(chart_fig, scale=SCALE)
+    map_png, chart_png = images.to_pngs([map_fig, chart_fig], scale=SCALE)
     result.figures = {"map": (map_fig, map_pt), "monthly": (chart_fig, map_pt)}
 
     pdf.image(io.BytesIO(map_png), x=MARGIN_X, y=pdf.get_y(), w=width, h=map_h,
@@ -255,6 +254,14 @@ def _write(pdf: FPDF, family: str, text, lines: list[tuple], *, x: float, y: flo
                        align="L")
 
 
+def _lines(pdf: FPDF, w: float, words_: str) -> list[str]:
+    """``words_`` in the current font broken into lines ``w`` mm wide, as ``multi_cell``
+    breaks them; laid out once (a line that fits, most of them, is not laid out at all)."""
+    if "\n" not in words_ and pdf.get_string_width(words_) <= w - 2 * pdf.c_margin:
+        return [words_]
+    return pdf.multi_cell(w, 1, words_, dry_run=True, output="LINES")
+
+
 def _sources(pdf: FPDF, family: str, text, sources: pd.DataFrame, total: int,
              url: str | None, numbers: dict) -> None:
     """Page 2 on: every citation, the most used first, each with its link."""
@@ -275,21 +282,21 @@ def _sources(pdf: FPDF, family: str, text, sources: pd.DataFrame, total: int,
         link = source.source_url if isinstance(source.source_url, str) else ""
         entry = text(f"{n}. {count}{title}")
         pdf.set_font(family, "", 9)
-        need = pdf.multi_cell(width, 4.2, entry, dry_run=True, output="HEIGHT")
-        if link:
-            pdf.set_font(family, "", SMALLEST_PT)
-            need += pdf.multi_cell(width - 5, 3.8, text(link), dry_run=True, output="HEIGHT")
-        if pdf.get_y() + need > pdf.h - MARGIN_BOTTOM - 2:
+        entry_lines = _lines(pdf, width, entry)
+        pdf.set_font(family, "", SMALLEST_PT)
+        link_lines = _lines(pdf, width - 5, text(link)) if link else []
+        if pdf.get_y() + 4.2 * len(entry_lines) + 3.8 * len(link_lines) \
+                > pdf.h - MARGIN_BOTTOM - 2:
             pdf.add_page()
             pdf.set_font(family, "B", 11)
             pdf.cell(width, 6, text(t("Sources (continued)")), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(family, "", 9)
-        pdf.multi_cell(width, 4.2, entry, new_x="LMARGIN", new_y="NEXT", align="L")
-        if link:
-            pdf.set_font(family, "", SMALLEST_PT)
+        for line in entry_lines:
+            pdf.cell(width, 4.2, line, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(family, "", SMALLEST_PT)
+        for line in link_lines:
             pdf.set_x(MARGIN_X + 5)
-            pdf.multi_cell(width - 5, 3.8, text(link), link=link, new_x="LMARGIN",
-                           new_y="NEXT", align="L")
+            pdf.cell(width - 5, 3.8, line, link=link, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1.2)
     if total > len(sources):
         pdf.set_font(family, "", 9)

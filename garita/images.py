@@ -13,10 +13,17 @@ layout width keeps that text at 8 pt or more where it prints them (``layout_widt
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import contextlib
 import datetime as dt
 import html
+import logging
 import math
+import os
 import re
+import signal
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -563,15 +570,213 @@ def map_figure(per_port: pd.DataFrame, numbers: dict, filters, *, made=None,
 
 # ---- rendering --------------------------------------------------------------------------
 
+class Renderer:
+    """One headless Chromium, driven by kaleido, kept for every image the process makes.
+
+    Starting Chromium takes seconds; drawing a figure in a browser that is already up takes
+    a fraction of one. The browser lives on a thread of its own with its own event loop;
+    any thread may ask for images at the same time (each request waits for one of
+    ``tabs`` tabs). A browser that died, or stopped answering, is replaced on the next
+    request and that request is tried once more. The browser is closed after ``idle``
+    seconds without a request, and when the process exits.
+    """
+
+    def __init__(self, *, tabs: int = 2, idle: float = 600.0, timeout: float = 60.0):
+        self.tabs, self.idle, self.timeout = tabs, idle, timeout
+        self.launches = 0          # browsers started: how tests see that one is reused
+        self._guard = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._kaleido = None
+        self._starting: asyncio.Lock | None = None
+        self._busy = 0
+        self._idle_timer: asyncio.TimerHandle | None = None
+        atexit.register(self.close)
+
+    # -- the caller's side (any thread) --
+
+    def png(self, fig, *, width: int, height: int, scale: float = 1) -> bytes:
+        """PNG bytes of ``fig`` (a figure or its dict) at ``width`` x ``height`` layout px."""
+        return self.pngs([(fig, width, height, scale)])[0]
+
+    def pngs(self, jobs: list[tuple]) -> list[bytes]:
+        """PNG bytes of several ``(fig, width, height, scale)`` at once, in order."""
+        loop = self._running_loop()
+        futures = [asyncio.run_coroutine_threadsafe(
+            self._render(_spec(fig), dict(format="png", width=width, height=height,
+                                          scale=scale)), loop)
+            for fig, width, height, scale in jobs]
+        return [future.result(timeout=3 * self.timeout + 30) for future in futures]
+
+    def warm(self) -> None:
+        """Start the browser in the background if it is not up (returns at once); a
+        problem starting it is raised by the next image instead."""
+        def started(future):
+            future.exception()  # retrieved, so asyncio does not log it
+
+        asyncio.run_coroutine_threadsafe(self._browser(), self._running_loop()) \
+            .add_done_callback(started)
+
+    def close(self) -> None:
+        """Close the browser and its thread (a later image starts them again)."""
+        with self._guard:
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = None
+        if loop is None or not loop.is_running():
+            return
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(self._discard(), loop).result(timeout=20)
+        loop.call_soon_threadsafe(loop.stop)
+        if thread is not None:
+            thread.join(timeout=10)
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        with self._guard:
+            if self._loop is None or not self._thread.is_alive():
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=self._run, args=(loop,), daemon=True,
+                                          name="garita-image-renderer")
+                self._loop, self._thread, self._kaleido, self._starting = \
+                    loop, thread, None, None
+                thread.start()
+            return self._loop
+
+    @staticmethod
+    def _run(loop: asyncio.AbstractEventLoop) -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_forever()
+        finally:
+            loop.close()
+
+    # -- the renderer's thread --
+
+    async def _render(self, spec: dict, opts: dict) -> bytes:
+        self._busy += 1
+        if self._idle_timer:
+            self._idle_timer.cancel()
+        try:
+            for attempt in (1, 2):
+                browser = await self._browser()
+                try:
+                    return await browser.calc_fig(spec, opts=opts)
+                except Exception as exc:
+                    if attempt == 2 or not (_browser_trouble(exc) or not _alive(browser)):
+                        raise
+                    await self._discard(browser)  # dead or hung: a new one, once
+        finally:
+            self._busy -= 1
+            self._arm_idle_timer()
+        raise AssertionError("unreachable")
+
+    def _arm_idle_timer(self) -> None:
+        if self._idle_timer:
+            self._idle_timer.cancel()
+        if not self._busy:
+            self._idle_timer = asyncio.get_running_loop().call_later(
+                self.idle, lambda: asyncio.ensure_future(self._discard_if_idle()))
+
+    async def _browser(self):
+        import kaleido  # after kaleido set up its loggers: not at import, for a quick start
+
+        pipe_log = logging.getLogger("choreographer.channels.pipe")
+        if not any(isinstance(f, _ByeFilter) for f in pipe_log.filters):
+            pipe_log.addFilter(_ByeFilter())
+        if self._starting is None:
+            self._starting = asyncio.Lock()
+        async with self._starting:
+            if self._kaleido is not None and _alive(self._kaleido):
+                return self._kaleido
+            if self._kaleido is not None:
+                await self._discard(self._kaleido)
+            browser = kaleido.Kaleido(n=self.tabs, timeout=self.timeout, mathjax=False)
+            try:
+                await browser.open()
+            except BaseException:
+                await _shut(browser)
+                raise
+            self._kaleido = browser
+            self.launches += 1
+            self._arm_idle_timer()  # also a browser warmed up and never used
+            return browser
+
+    async def _discard(self, browser=None) -> None:
+        browser = browser or self._kaleido
+        if browser is not None and browser is self._kaleido:
+            self._kaleido = None
+        if browser is not None:
+            await _shut(browser)
+
+    async def _discard_if_idle(self) -> None:
+        if not self._busy:
+            await self._discard()
+
+
+def _spec(fig) -> dict:
+    return fig.to_dict() if hasattr(fig, "to_dict") else fig
+
+
+def _alive(browser) -> bool:
+    process = getattr(browser, "subprocess", None)
+    return process is not None and process.poll() is None
+
+
+def _browser_trouble(exc: Exception) -> bool:
+    """An error that says the browser is gone or stuck, not that the figure is wrong."""
+    from choreographer.errors import (BrowserClosedError, BrowserFailedError,
+                                      ChannelClosedError)
+
+    return isinstance(exc, (TimeoutError, BrowserClosedError, BrowserFailedError,
+                            ChannelClosedError))
+
+
+async def _shut(browser) -> None:
+    """Close a browser; kill what is left of it when closing did not end it."""
+    with contextlib.suppress(BaseException):
+        await asyncio.wait_for(browser.close(), 15)
+    process = getattr(browser, "subprocess", None)
+    if process is not None and process.poll() is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)  # the wrapper leads its own group
+        with contextlib.suppress(Exception):
+            process.wait(5)
+
+
+class _ByeFilter(logging.Filter):
+    """The browser's wrapper says goodbye with a line that is not JSON when it closes;
+    choreographer logs a traceback for it. Expected, so not logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("JSONError decoding message")
+
+
+RENDERER = Renderer()
+
+
+def browser_found() -> bool:
+    """Whether this machine has a Chromium (or Chrome) for kaleido to drive."""
+    from choreographer.browsers.chromium import Chromium
+
+    path = os.environ.get("BROWSER_PATH") or Chromium.find_browser(skip_local=False)
+    return bool(path) and Path(path).is_file()
+
+
 def to_png(fig: go.Figure, width: int | None = None, height: int | None = None,
            scale: float = 1) -> bytes:
     """PNG bytes of a finished figure, or ``ImageExportUnavailable`` with what to install.
 
     ``scale`` multiplies the pixels, not the layout: text keeps its size relative to the
-    image (the brief renders at scale 3 for print)."""
+    image (the brief renders at scale 2 for print)."""
+    return to_pngs([fig], width=width, height=height, scale=scale)[0]
+
+
+def to_pngs(figs: list[go.Figure], *, width: int | None = None, height: int | None = None,
+            scale: float = 1) -> list[bytes]:
+    """PNG bytes of several finished figures, drawn at the same time by ``RENDERER``."""
+    jobs = [(fig, width or fig.layout.width or WIDTH, height or fig.layout.height or 900,
+             scale) for fig in figs]
     try:
-        return fig.to_image(format="png", width=width or fig.layout.width or WIDTH,
-                            height=height or fig.layout.height or 900, scale=scale)
+        return RENDERER.pngs(jobs)
     except Exception as exc:  # kaleido raises several kinds when no browser can start
         if "chrom" in str(exc).lower() or "browser" in str(exc).lower():
             raise ImageExportUnavailable(t(MISSING_BROWSER)) from None

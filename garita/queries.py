@@ -26,12 +26,27 @@ DATE_AS_KNOWN = ("CASE date_precision WHEN 'day' THEN strftime(date, '%Y-%m-%d')
 def run(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> pd.DataFrame:
     """The choke point every query goes through: SQL from this module (identifiers from
     allowlists, filters from ``Filters.where``), every value bound as a parameter."""
-    return con.execute(sql, params or []).df()
+    return con.execute(_counting(con, sql), params or []).df()
 
 
 def one(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> tuple:
     """The same choke point for a single row."""
-    return db.one(con, sql, params)
+    return db.one(con, _counting(con, sql), params)
+
+
+def _grouped(con) -> bool:
+    """Whether staff decided any two incidents are one (``garita.matches``)."""
+    return db.one(con, "SELECT count(*) FROM match_decisions WHERE decision = 'same'")[0] > 0
+
+
+def _counting(con, sql: str) -> str:
+    """``incidents_counted`` leaves out the other members of incidents decided to be one;
+    finding them reads every incident's fingerprint (at a million incidents, more than the
+    question itself). Where no two incidents were ever decided to be one, every incident
+    counts: the question reads ``incidents`` directly."""
+    if "incidents_counted" in sql and not _grouped(con):
+        return sql.replace("incidents_counted", "incidents")
+    return sql
 
 
 def _measure(measure: str) -> str:
@@ -99,6 +114,8 @@ def headline(con, filters: Filters) -> dict:
     """The numbers above every page: incidents, people, ports, months, what is missing, and
     how many of them more than one source reported (``linked``)."""
     where, params = filters.where()
+    linked = ("count(*) FILTER (fingerprint IN (SELECT fingerprint FROM match_groups))"
+              if _grouped(con) else "0")
     row = one(con, f"""
         SELECT count(*), coalesce(sum(people_count), 0), count(DISTINCT port_code),
                count(DISTINCT date_trunc('month', date))
@@ -109,7 +126,7 @@ def headline(con, filters: Filters) -> dict:
                count(*) FILTER (people_count IS NULL),
                min(date) FILTER (date_precision IN ('day', 'month')),
                max(date) FILTER (date_precision IN ('day', 'month')),
-               count(*) FILTER (fingerprint IN (SELECT fingerprint FROM match_groups))
+               {linked}
         FROM incidents_counted WHERE {where}""", params)
     keys = ("incidents", "people", "ports", "months", "no_port", "year_only", "no_date",
             "people_unknown", "first_month", "last_month", "linked")

@@ -48,13 +48,9 @@ LANGUAGE = i18n.language()
 
 def _png(name: str):
     def make() -> bytes:
-        try:
-            with i18n.using(LANGUAGE):
-                return images.to_png(images.figure(
-                    name, _data(), filters, version=ui.ask(queries.data_version)["version"]))
-        except images.ImageExportUnavailable as exc:
-            st.error(ui.plain(exc))
-            return b""
+        with i18n.using(LANGUAGE):
+            return images.to_png(images.figure(
+                name, _data(), filters, version=ui.ask(queries.data_version)["version"]))
     return make
 
 
@@ -66,24 +62,31 @@ address = brief.view_address(st.context.url, {key: st.query_params.get_all(key)
 
 def _brief() -> bytes:
     cited, n_cited = ui.ask(queries.sources, filters, 100_000)
-    try:
-        with i18n.using(LANGUAGE):
-            return brief.make_brief(data=_data(), filters=filters, url=address,
-                                    sources=cited, n_sources=n_cited, made=dt.datetime.now(),
-                                    version=ui.ask(queries.data_version)["version"])
-    except images.ImageExportUnavailable as exc:
-        st.error(ui.plain(exc))
-        return b""
+    with i18n.using(LANGUAGE):
+        return brief.make_brief(data=_data(), filters=filters, url=address,
+                                sources=cited, n_sources=n_cited, made=dt.datetime.now(),
+                                version=ui.ask(queries.data_version)["version"])
 
 
 st.subheader(t("To hand over"))
+# Each file is made when its button is clicked, on a thread of the server: the button
+# spins until the download starts, and the page does not rerun (it has nothing to change).
+can_draw = images.browser_found()
+if can_draw:
+    images.RENDERER.warm()  # the browser starts while the visitor reads, not on the click
+else:
+    st.warning(t(images.MISSING_BROWSER))
 st.download_button(t("One-page brief (PDF, US Letter)"), _brief,
                    file_name=exports.download_name(filters, exports.BRIEF, "pdf"),
-                   mime="application/pdf", type="primary", key="brief")
+                   mime="application/pdf", type="primary", key="brief", on_click="ignore",
+                   disabled=not can_draw)
 columns = st.columns(len(images.IMAGES))
 for column, (name, label) in zip(columns, images.IMAGES.items()):
     column.download_button(t("{what} (PNG)", what=t(label)), _png(name),
                            file_name=exports.download_name(filters, label, "png"),
-                           mime="image/png", key=f"png_{name}")
+                           mime="image/png", key=f"png_{name}", on_click="ignore",
+                           disabled=not can_draw)
 st.caption(t("Images are 1600 px wide or more, with the title, legend, filters in words, "
              "source note and date; they need Chromium on the server."))
+st.caption(t("Each file is made when you click: the button spins until the download "
+             "starts, a second or two."))

@@ -81,12 +81,9 @@ def save(name: str, data: bytes) -> None:
 
 @pytest.fixture(scope="module")
 def renderer():
-    """One Chromium for all the module's images (kaleido starts one per image otherwise)."""
-    import kaleido
-
-    kaleido.start_sync_server(silence_warnings=True)
-    yield
-    kaleido.stop_sync_server(silence_warnings=True)
+    """The process's one Chromium for images (``images.RENDERER``), closed after the module."""
+    yield images.RENDERER
+    images.RENDERER.close()
 
 
 @pytest.fixture(scope="module")
@@ -311,8 +308,8 @@ def test_downloads_are_named_for_what_they_hold():
 
 
 def test_missing_browser_is_said_plainly(monkeypatch, views):
-    def no_browser(*args, **kwargs):
-        raise RuntimeError("Could not find Chrome or Chromium")
-    monkeypatch.setattr(images.go.Figure, "to_image", no_browser)
+    monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
+    monkeypatch.setattr(images, "RENDERER", images.Renderer())
+    assert not images.browser_found()
     with pytest.raises(images.ImageExportUnavailable, match="apt-get install chromium"):
         images.to_png(images.figure("yearly", views["texas"], FILTERS))
