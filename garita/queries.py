@@ -74,11 +74,9 @@ def _export_columns() -> str:
     return ", ".join([*columns, "i.batch_id"])
 
 
-# Every incident a counted incident stands for: itself, or every member of its group of
-# incidents decided to be the same (``garita.matches``), each with its own source. After
-# ``FROM chosen c`` (a CTE with the counted incidents' fingerprints); members are ``m``.
-_MEMBERS = ("LEFT JOIN match_groups g ON g.primary_key = c.fingerprint "
-            "JOIN incidents m ON m.fingerprint = coalesce(g.fingerprint, c.fingerprint)")
+# A source as an export cites it: "Name <url>" (several joined by " | " when incidents
+# decided to be the same, ``garita.matches``, stand for one).
+_CITED = "coalesce({m}.source, '') || coalesce(' <' || {m}.source_url || '>', '')"
 
 
 def export_rows(con, filters: Filters, limit: int | None = None, offset: int = 0) -> pd.DataFrame:
@@ -89,15 +87,20 @@ def export_rows(con, filters: Filters, limit: int | None = None, offset: int = 0
     if limit is not None:
         page = " LIMIT ? OFFSET ?"
         params = [*params, int(limit), int(offset)]
+    # Only incidents decided to be one with others are joined to their members (see
+    # ``sources``): looking every chosen incident up among all others reads every fingerprint.
     return run(con, f"""
-        WITH chosen AS (
+        WITH chosen AS MATERIALIZED (
             SELECT * FROM incidents_counted WHERE {where}
             ORDER BY date NULLS LAST, incident_id{page}),
         sourced AS (
-            SELECT c.fingerprint, string_agg(coalesce(m.source, '') || coalesce(
-                       ' <' || m.source_url || '>', ''), ' | ' ORDER BY m.batch_id,
-                       m.source_row) AS sources
-            FROM chosen c {_MEMBERS} GROUP BY 1)
+            SELECT c.fingerprint, {_CITED.format(m="c")} AS sources FROM chosen c
+            WHERE c.fingerprint NOT IN (SELECT primary_key FROM match_groups)
+            UNION ALL
+            SELECT c.fingerprint, string_agg({_CITED.format(m="m")}, ' | '
+                                             ORDER BY m.batch_id, m.source_row)
+            FROM chosen c JOIN match_groups g ON g.primary_key = c.fingerprint
+                 JOIN incidents m ON m.fingerprint = g.fingerprint GROUP BY 1)
         SELECT {_export_columns()}, s.sources
         FROM chosen i LEFT JOIN ports p USING (port_code)
              LEFT JOIN sourced s ON s.fingerprint = i.fingerprint
