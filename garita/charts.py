@@ -10,10 +10,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import html
+import os
 from functools import lru_cache
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.colors import make_colorscale, sequential
 
 from garita import i18n
 from garita.i18n import N_, t
@@ -22,6 +24,11 @@ from garita.reference import POLICY_EVENTS_CSV
 from garita.words import value_label
 
 FONT = dict(family="DejaVu Sans, Arial, sans-serif", size=14)
+# Plotly checks every property a figure is given: most of a chart's cost on each rerun. The
+# figures here are built by this code, never from data, and the tests build every one of
+# them with the check on (GARITA_CHECK_FIGURES=1, tests/conftest.py); the app skips it.
+CHECK = os.environ.get("GARITA_CHECK_FIGURES") == "1"
+REDS = make_colorscale(sequential.Reds)  # spelled out: only the check expands a name
 # The events people expect on the timeline by default (the full file has 31).
 KEY_EVENTS = {("2017-01-20", "political"), ("2018-04-27", "policy"), ("2019-01-29", "policy"),
               ("2020-03-20", "policy"), ("2023-01-12", "policy")}
@@ -97,6 +104,15 @@ def month_axis(first, last, most: int = MOST_MONTH_TICKS) -> dict:
                 ticktext=text)
 
 
+def _figure(trace) -> go.Figure:
+    return go.Figure(trace, _validate=CHECK)
+
+
+def _as_text(counts: pd.Series) -> list[str]:
+    """Counts written at the end of their bars."""
+    return [str(int(n)) for n in counts]
+
+
 def _layout(fig: go.Figure, title: str, height: int = 460, **extra) -> go.Figure:
     """Shared look, applied in one call (plotly validates each update: fewer is faster)."""
     layout = dict(
@@ -112,7 +128,7 @@ def _layout(fig: go.Figure, title: str, height: int = 460, **extra) -> go.Figure
 
 
 def empty(title: str) -> go.Figure:
-    fig = go.Figure()
+    fig = go.Figure(_validate=CHECK)
     return _layout(fig, title, 300, xaxis=dict(visible=False), yaxis=dict(visible=False),
                    annotations=[dict(text=safe(t(EMPTY_NOTE)), showarrow=False,
                                      font=dict(size=16), xref="paper", yref="paper",
@@ -154,10 +170,11 @@ def monthly_chart(frame: pd.DataFrame, *, stack: str, measure: str, start=None, 
         name = safe(type_label(key) if stack == "type" else value_label(key))
         colour = TYPE_COLOURS.get(key) if stack == "type" else None
         traces.append(go.Bar(x=x, y=table[key].to_numpy(), name=name, customdata=said,
-                             marker_color=f"rgb{tuple(colour)}" if colour else None,
-                             hovertemplate=f"{name}<br>%{{customdata}}: %{{y}}<extra></extra>"))
+                             **({"marker_color": f"rgb{tuple(colour)}"} if colour else {}),
+                             hovertemplate=f"{name}<br>%{{customdata}}: %{{y}}<extra></extra>",
+                             _validate=CHECK))
     shapes, notes = _event_marks(table.index.min(), table.index.max(), events)
-    fig = go.Figure(data=traces)
+    fig = go.Figure(data=traces, _validate=CHECK)
     return _layout(fig, title, barmode="stack", bargap=0.1, shapes=shapes, annotations=notes,
                    **_month_layout(list(table.index)))
 
@@ -175,7 +192,7 @@ def _event_marks(first: pd.Timestamp, last: pd.Timestamp, which: str) -> tuple[l
         if event["end"]:
             shapes.append(dict(type="rect", xref="x", yref="paper", x0=max(begin, first),
                                x1=min(pd.Timestamp(event["end"]), last), y0=0, y1=1,
-                               fillcolor="#999", opacity=0.12, line_width=0, layer="below"))
+                               fillcolor="#999", opacity=0.12, line=dict(width=0), layer="below"))
         shapes.append(dict(type="line", xref="x", yref="paper", x0=begin, x1=begin, y0=0, y1=1,
                            line=dict(width=1, dash="dot", color="#555")))
         late = begin > first + (last - first) * 0.75
@@ -191,13 +208,13 @@ def yearly_chart(frame: pd.DataFrame, measure: str) -> go.Figure:
     title = _title("yearly", measure)
     if frame.empty:
         return empty(title)
-    fig = go.Figure()
+    fig = go.Figure(_validate=CHECK)
     for precision, colour in zip(PRECISIONS, ("#b3202a", "#e7a3a8")):
         part = frame[frame["precision"] == precision]
         fig.add_bar(x=part["year"].astype(str), y=part["value"],
                     name=safe(t(PRECISIONS[precision])), marker_color=colour,
                     hovertemplate=f"%{{x}} ({safe(value_label(precision))}): %{{y}}"
-                                  "<extra></extra>")
+                                  "<extra></extra>", _validate=CHECK)
     return _layout(fig, title, 380, barmode="stack")
 
 
@@ -206,10 +223,11 @@ def ranked_ports_chart(frame: pd.DataFrame, measure: str) -> go.Figure:
     if frame.empty:
         return empty(title)
     data = frame.sort_values("value")
-    fig = go.Figure(go.Bar(
+    fig = _figure(go.Bar(
         x=data["value"], y=[safe(f"{n}, {s}") for n, s in zip(data["port_name"], data["state"])],
-        orientation="h", marker_color="#b3202a", text=data["value"], textposition="outside",
-        cliponaxis=False, hovertemplate="%{y}: %{x}<extra></extra>"))
+        orientation="h", marker_color="#b3202a", text=_as_text(data["value"]),
+        textposition="outside",
+        cliponaxis=False, hovertemplate="%{y}: %{x}<extra></extra>", _validate=CHECK))
     return _layout(fig, title, max(300, 28 * len(data) + 120))
 
 
@@ -226,11 +244,12 @@ def heatmap_chart(frame: pd.DataFrame, start=None, end=None) -> go.Figure:
              .reindex(columns=index, fill_value=0).fillna(0))
     table = table.loc[table.sum(axis=1).sort_values().index]
     said = [i18n.month(m) for m in table.columns]
-    fig = go.Figure(go.Heatmap(z=table.values, x=table.columns, y=table.index,
+    fig = _figure(go.Heatmap(z=table.values, x=table.columns, y=table.index,
                                customdata=[said] * len(table),
-                               colorscale="Reds", colorbar=dict(title=safe(t("incidents"))),
+                               colorscale=REDS,
+                               colorbar=dict(title=dict(text=safe(t("incidents")))),
                                hovertemplate="%{y}<br>%{customdata}: %{z}<extra></extra>",
-                               xgap=1, ygap=1))
+                               xgap=1, ygap=1, _validate=CHECK))
     return _layout(fig, title, max(300, 30 * len(table) + 140), **_month_layout(index))
 
 
@@ -242,9 +261,11 @@ def breakdown_chart(frame: pd.DataFrame, field: str) -> go.Figure:
     names = [type_label(n) if field == "type" else value_label(n) for n in data["name"]]
     colours = [f"rgb{tuple(TYPE_COLOURS.get(n, [179, 32, 42]))}" for n in data["name"]] \
         if field == "type" else "#b3202a"
-    fig = go.Figure(go.Bar(x=data["incidents"], y=[safe(n) for n in names], orientation="h",
-                           marker_color=colours, text=data["incidents"], textposition="outside",
-                           cliponaxis=False, hovertemplate="%{y}: %{x}<extra></extra>"))
+    fig = _figure(go.Bar(x=data["incidents"], y=[safe(n) for n in names], orientation="h",
+                           marker_color=colours, text=_as_text(data["incidents"]),
+                           textposition="outside",
+                           cliponaxis=False, hovertemplate="%{y}: %{x}<extra></extra>",
+                           _validate=CHECK))
     return _layout(fig, title, max(260, 26 * len(data) + 110))
 
 
@@ -252,9 +273,11 @@ def group_chart(frame: pd.DataFrame, group: str, measure: str) -> go.Figure:
     title = _title("state" if group == "state" else "field_office", measure)
     if frame.empty:
         return empty(title)
-    fig = go.Figure(go.Bar(x=[safe(value_label(n)) for n in frame["name"]], y=frame[measure],
-                           marker_color="#b3202a", text=frame[measure], textposition="outside",
-                           cliponaxis=False, hovertemplate="%{x}: %{y}<extra></extra>"))
+    fig = _figure(go.Bar(x=[safe(value_label(n)) for n in frame["name"]], y=frame[measure],
+                           marker_color="#b3202a", text=_as_text(frame[measure]),
+                           textposition="outside",
+                           cliponaxis=False, hovertemplate="%{x}: %{y}<extra></extra>",
+                           _validate=CHECK))
     return _layout(fig, title, 360)
 
 
@@ -263,11 +286,11 @@ def type_legend(per_port: pd.DataFrame) -> go.Figure:
     counts = per_port["top_type"].value_counts()
     data = counts.iloc[::-1]
     said = safe(t("most frequent at {n} ports", n="%{x}"))
-    fig = go.Figure(go.Bar(
+    fig = _figure(go.Bar(
         x=data.values, y=[safe(type_label(code)) for code in data.index], orientation="h",
         marker_color=[f"rgb{tuple(TYPE_COLOURS.get(code, [90, 90, 90]))}"
                       for code in data.index],
-        hovertemplate=f"%{{y}}: {said}<extra></extra>"))
+        hovertemplate=f"%{{y}}: {said}<extra></extra>", _validate=CHECK))
     return _layout(fig, t("Colour: most frequent type at the port"), 70 + 26 * len(data),
                    xaxis=dict(title=safe(t("ports")), dtick=1, showgrid=False),
                    margin=dict(l=10, r=10, t=40, b=10))
@@ -289,14 +312,15 @@ def size_legend(samples: list[dict], *, units: tuple[str, str], none: str,
     for height in heights:
         ys.append(top - height / 2)
         top -= height
-    fig = go.Figure(go.Scatter(
+    fig = _figure(go.Scatter(
         x=[0] * len(rows), y=ys, mode="markers", hoverinfo="skip",
         marker=dict(size=[2 * r for r, _, _ in rows], sizemode="diameter", opacity=1,
                     color=[f"rgba({c[0]},{c[1]},{c[2]},{c[3] / 255:.2f})" for _, c, _ in rows],
-                    line=dict(color="#282828", width=1))))
+                    line=dict(color="#282828", width=1)), _validate=CHECK))
     for y, (_, _, text) in zip(ys, rows):
         fig.add_annotation(x=0, y=y, text=safe(text), showarrow=False, xanchor="left",
-                           xshift=largest + 10, font=dict(size=font_px, color="#222"))
+                           xshift=largest + 10, font=dict(size=font_px, color="#222"),
+                           _validate=CHECK)
     # y in pixels (the height is fixed); the circles' column takes a fifth of the width.
     fig.update_layout(
         font=FONT, height=int(total + 8), showlegend=False, margin=dict(l=4, r=4, t=4, b=4),
@@ -314,9 +338,10 @@ def traffic_chart(frame: pd.DataFrame, start=None, end=None) -> go.Figure:
     months = pd.to_datetime(frame["month"])
     index = _all_months(start or months.min().date(), end or months.max().date())
     series = frame.assign(month=months).set_index("month")["travelers"].reindex(index)
-    fig = go.Figure(go.Scatter(
+    fig = _figure(go.Scatter(
         x=[m.strftime("%Y-%m-%d") for m in series.index], y=series.to_numpy(),
         customdata=[i18n.month(m) for m in series.index],
         mode="lines+markers", connectgaps=False, line=dict(color="#444"),
-        hovertemplate=f"%{{customdata}}: %{{y:,.0f}} {safe(t('travelers'))}<extra></extra>"))
+        hovertemplate=f"%{{customdata}}: %{{y:,.0f}} {safe(t('travelers'))}<extra></extra>",
+        _validate=CHECK))
     return _layout(fig, title, 260, **_month_layout(index))

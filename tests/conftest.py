@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -9,6 +10,10 @@ import pytest
 
 from etl import load as loader
 from garita import db
+
+# Plotly checks every property of every figure the tests build (the app skips it:
+# garita/charts.py CHECK); set before garita.charts is imported.
+os.environ["GARITA_CHECK_FIGURES"] = "1"
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).resolve().parent.parent
