@@ -39,13 +39,20 @@ def _grouped(con) -> bool:
     return db.one(con, "SELECT count(*) FROM match_decisions WHERE decision = 'same'")[0] > 0
 
 
+# ``match_groups`` where no two incidents were ever decided to be one: empty, and typed.
+_NO_GROUPS = ("(SELECT NULL::VARCHAR AS fingerprint, NULL::VARCHAR AS primary_key, "
+              "0::BIGINT AS members WHERE false)")
+
+
 def _counting(con, sql: str) -> str:
-    """``incidents_counted`` leaves out the other members of incidents decided to be one;
-    finding them reads every incident's fingerprint (at a million incidents, more than the
-    question itself). Where no two incidents were ever decided to be one, every incident
-    counts: the question reads ``incidents`` directly."""
-    if "incidents_counted" in sql and not _grouped(con):
-        return sql.replace("incidents_counted", "incidents")
+    """``incidents_counted`` leaves out the other members of incidents decided to be one,
+    and ``match_groups`` finds them by following every decision; both read every incident's
+    fingerprint (at a million incidents, more than the question itself) and take a few
+    milliseconds to plan even when there is nothing to find. Where no two incidents were
+    ever decided to be one, every incident counts and no group exists: the question reads
+    ``incidents`` directly and an empty table for the groups."""
+    if ("incidents_counted" in sql or "match_groups" in sql) and not _grouped(con):
+        return sql.replace("incidents_counted", "incidents").replace("match_groups", _NO_GROUPS)
     return sql
 
 

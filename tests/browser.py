@@ -62,17 +62,32 @@ def running_app(db_file: Path, env: dict | None = None, args: tuple = ()):
 
 
 @contextlib.contextmanager
-def browser_page(width: int = 1400, height: int = 1000):
+def launched_browser():
+    """One headless Chromium driven by Playwright; closed on leaving."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": width, "height": height})
-        page.set_default_timeout(60_000)  # a busy 2-core CI machine draws pages slowly
         try:
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+@contextlib.contextmanager
+def browser_page(width: int = 1400, height: int = 1000, browser=None):
+    """A page ``width`` × ``height`` px wide and high, as a new visitor opens it: in a context
+    of its own (no cookies, storage or session carried over) of ``browser`` when one is
+    given (the ``chromium`` fixture: one Chromium per test module), else of a Chromium
+    started for it."""
+    with contextlib.ExitStack() as stack:
+        if browser is None:
+            browser = stack.enter_context(launched_browser())
+        context = browser.new_context(viewport={"width": width, "height": height})
+        stack.callback(context.close)
+        page = context.new_page()
+        page.set_default_timeout(60_000)  # a busy 2-core CI machine draws pages slowly
+        yield page
 
 
 def open_page_link(page, name: str, shows: str, attempts: int = 3) -> None:
@@ -87,3 +102,42 @@ def open_page_link(page, name: str, shows: str, attempts: int = 3) -> None:
         except Exception:
             if attempt == attempts - 1:
                 raise
+
+
+# --- staff sign-in ---------------------------------------------------------------------------
+
+STAFF_USER = "ana"
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+def staff_secrets(folder: Path) -> Path:
+    """A secrets file (``--secrets.files``) with one staff password sign-in: STAFF_USER."""
+    from garita.auth import hash_password
+
+    secrets = folder / "secrets.toml"
+    hashed = hash_password(STAFF_PASSWORD, iterations=1000)  # few rounds: a quick test
+    secrets.write_text(f'[staff.passwords]\n{STAFF_USER} = "{hashed}"\n')
+    return secrets
+
+
+def sign_in(page, url: str) -> None:
+    """Sign in on ``url``'s sign-in page as STAFF_USER, in English, and wait until it says so."""
+    page.goto(f"{url}/sign_in")
+    page.get_by_label("User name").fill(STAFF_USER)
+    page.locator("input[type=password]").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("Signed in as staff").wait_for(timeout=60_000)
+
+
+def metric(page, label: str) -> str:
+    """The value of the metric card ``label``."""
+    card = page.locator("[data-testid='stMetric']").filter(has_text=label).first
+    return card.locator("[data-testid='stMetricValue']").inner_text()
+
+
+def wait_metric(page, label: str, value: str, seconds: float = 30) -> None:
+    """Wait until the metric card ``label`` shows ``value``."""
+    deadline = time.monotonic() + seconds
+    while metric(page, label) != value:
+        assert time.monotonic() < deadline, f"{label} stayed {metric(page, label)}, not {value}"
+        time.sleep(0.3)

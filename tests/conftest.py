@@ -1,4 +1,5 @@
-"""Shared fixtures: a fresh database per test, built the way `make run` builds it."""
+"""Shared fixtures: a fresh database per test, built the way `make run` builds it; one
+Chromium per test module and one app server per session for the browser tests that only read."""
 
 from __future__ import annotations
 
@@ -35,16 +36,53 @@ def _built_template(tmp_path_factory) -> Path:
     return folder
 
 
+def _copy_template(template: Path, folder: Path) -> None:
+    for item in template.iterdir():
+        if item.is_dir():
+            shutil.copytree(item, folder / item.name)
+        else:
+            shutil.copy2(item, folder / item.name)
+
+
 @pytest.fixture
 def built_db(db_file, _built_template) -> Path:
     """A database after `python -m etl init`: ports and the 57 default incidents (a fresh
     copy of the session's template: the master, its published copies and pointer)."""
-    for item in _built_template.iterdir():
-        if item.is_dir():
-            shutil.copytree(item, db_file.parent / item.name)
-        else:
-            shutil.copy2(item, db_file.parent / item.name)
+    _copy_template(_built_template, db_file.parent)
     return db_file
+
+
+@pytest.fixture(scope="session")
+def shared_app(_built_template, tmp_path_factory) -> str:
+    """The base URL of one app server for every browser test that changes no data: a copy of
+    the session's template (ports and the 57 default incidents), with staff password sign-in
+    (tests.browser.STAFF_USER). Signing in writes only the audit log. A test that loads,
+    rolls back or needs a server nobody has asked anything yet starts its own."""
+    from tests.browser import chromium_path, running_app, staff_secrets
+
+    if chromium_path() is None:
+        pytest.skip("no chromium on this machine (apt-get install chromium)")
+    folder = tmp_path_factory.mktemp("shared_app")
+    _copy_template(_built_template, folder)
+    with running_app(folder / "garita.duckdb",
+                     args=("--secrets.files", str(staff_secrets(folder)))) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """One headless Chromium for the module's browser tests; each test opens its pages in a
+    context of their own (``tests.browser.browser_page(..., browser=chromium)``).
+
+    Module, not session, scope: Playwright's sync API keeps its event loop marked as running
+    while a browser is open, which stops ``asyncio.run`` in any other test meanwhile. Modules
+    keep their browser tests last."""
+    from tests.browser import chromium_path, launched_browser
+
+    if chromium_path() is None:
+        pytest.skip("no chromium on this machine (apt-get install chromium)")
+    with launched_browser() as browser:
+        yield browser
 
 
 @pytest.fixture

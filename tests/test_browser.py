@@ -32,14 +32,10 @@ PAGES = [  # path, text the page writes after its content, what must be drawn
 ]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    from etl import load as loader
-
-    db_file = tmp_path_factory.mktemp("browser") / "garita.duckdb"
-    loader.init(db_file)
-    with running_app(db_file) as url:
-        yield url
+@pytest.fixture
+def server(shared_app):
+    """The session's app server (tests/conftest.py): these tests change no data."""
+    return shared_app
 
 
 def _open(page, url: str, text: str, drawn: str):
@@ -50,9 +46,9 @@ def _open(page, url: str, text: str, drawn: str):
 
 
 @pytest.mark.parametrize("path, text, drawn", PAGES)
-def test_every_page_draws_without_errors(server, path, text, drawn):
+def test_every_page_draws_without_errors(server, chromium, path, text, drawn):
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with browser_page() as page:
+    with browser_page(browser=chromium) as page:
         errors = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         _open(page, f"{server}/{path}", text, drawn)
@@ -64,8 +60,8 @@ def test_every_page_draws_without_errors(server, path, text, drawn):
     print(f"\nscreenshot: {shot}")
 
 
-def test_map_draws_the_border_and_ports_without_basemap_tiles(server):
-    with browser_page() as page:
+def test_map_draws_the_border_and_ports_without_basemap_tiles(server, chromium):
+    with browser_page(browser=chromium) as page:
         _open(page, server, "Ports with incidents", "canvas")
         canvas = page.locator("canvas").first
         box = canvas.bounding_box()
@@ -78,8 +74,8 @@ def test_map_draws_the_border_and_ports_without_basemap_tiles(server):
         assert dark > 500  # the border line and circle outlines
 
 
-def test_a_link_with_filters_reopens_the_same_view(server):
-    with browser_page() as page:
+def test_a_link_with_filters_reopens_the_same_view(server, chromium):
+    with browser_page(browser=chromium) as page:
         _open(page, f"{server}/incidents?states=TX&types=Turned+away", "incidents match",
               "[data-testid='stDataFrame']")
         caption = page.get_by_text("incidents match").first.inner_text()
@@ -87,8 +83,8 @@ def test_a_link_with_filters_reopens_the_same_view(server):
         assert caption.split()[0] not in ("57", "0")
 
 
-def test_search_box_writes_to_the_url(server):
-    with browser_page() as page:
+def test_search_box_writes_to_the_url(server, chromium):
+    with browser_page(browser=chromium) as page:
         _open(page, f"{server}/incidents", "incidents match", "[data-testid='stDataFrame']")
         box = page.get_by_label("Search summaries and sources")
         box.fill("metering")
@@ -97,12 +93,8 @@ def test_search_box_writes_to_the_url(server):
         page.get_by_text("incidents match").first.wait_for()
 
 
-def test_a_deep_link_opened_first_after_a_restart_goes_through_the_router(tmp_path):
-    from etl import load as loader
-
-    db_file = tmp_path / "garita.duckdb"
-    loader.init(db_file)
-    with running_app(db_file) as url, browser_page() as page:
+def test_a_deep_link_opened_first_after_a_restart_goes_through_the_router(built_db, chromium):
+    with running_app(built_db) as url, browser_page(browser=chromium) as page:
         page.goto(f"{url}/upload")  # the very first request this server sees
         page.get_by_text("Filters").first.wait_for(timeout=60_000)
         assert page.locator("input[type=file]").count() == 0
@@ -111,14 +103,14 @@ def test_a_deep_link_opened_first_after_a_restart_goes_through_the_router(tmp_pa
         assert page.get_by_text("Filters").count() > 0
 
 
-def test_present_page_hands_over_a_brief_and_a_map_image(server):
+def test_present_page_hands_over_a_brief_and_a_map_image(server, chromium):
     import pypdf
 
     from tests.test_handover import png_size
 
     out = SHOTS.parent / "handover"
     out.mkdir(parents=True, exist_ok=True)
-    with browser_page(1600, 1000) as page:
+    with browser_page(1600, 1000, browser=chromium) as page:
         _open(page, f"{server}/present?states=TX", "incidents documented in public reporting",
               "canvas")
         sentence = page.get_by_text("incidents documented in public reporting").first.inner_text()
@@ -139,16 +131,14 @@ def test_present_page_hands_over_a_brief_and_a_map_image(server):
         assert png_size(png)[0] >= 1600
 
 
-def test_an_open_page_shows_a_cli_load_without_being_touched(tmp_path):
+def test_an_open_page_shows_a_cli_load_without_being_touched(built_db, chromium):
     import subprocess
     import sys
 
-    from etl import load as loader
     from tests.conftest import DATA
 
-    db_file = tmp_path / "garita.duckdb"
-    loader.init(db_file)
-    with running_app(db_file) as url, browser_page() as page:
+    db_file = built_db
+    with running_app(db_file) as url, browser_page(browser=chromium) as page:
         _open(page, url, "Ports with incidents", "canvas")
         value = page.locator("[data-testid='stMetricValue']").first
         assert value.inner_text() == "57"

@@ -5,44 +5,21 @@ import time
 
 import pytest
 
-from garita.auth import hash_password
-from tests.browser import open_page_link, SHOTS, browser_page, chromium_path, running_app
+from tests.browser import (SHOTS, browser_page, chromium_path, metric, open_page_link,
+                           running_app, sign_in, staff_secrets, wait_metric)
 from tests.conftest import DATA
 
 pytestmark = pytest.mark.browser
 if chromium_path() is None:
     pytest.skip("no chromium on this machine", allow_module_level=True)
 
-PASSWORD = "correct horse battery staple"
 
-
-def metric(page, label: str) -> str:
-    card = page.locator("[data-testid='stMetric']").filter(has_text=label).first
-    return card.locator("[data-testid='stMetricValue']").inner_text()
-
-
-def wait_metric(page, label: str, value: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while metric(page, label) != value:
-        assert time.monotonic() < deadline, f"{label} stayed {metric(page, label)}, not {value}"
-        time.sleep(0.3)
-
-
-def test_staff_upload_fix_load_and_rollback(tmp_path):
-    from etl import load as loader
-
-    db_file = tmp_path / "garita.duckdb"
-    loader.init(db_file)
-    secrets = tmp_path / "secrets.toml"
-    secrets.write_text(f'[staff.passwords]\nana = "{hash_password(PASSWORD, iterations=1000)}"\n')
+def test_staff_upload_fix_load_and_rollback(built_db, tmp_path, chromium):
+    secrets = staff_secrets(tmp_path)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with running_app(db_file, args=("--secrets.files", str(secrets))) as url, \
-            browser_page(1400, 1100) as page:
-        page.goto(f"{url}/sign_in")
-        page.get_by_label("User name").fill("ana")
-        page.locator("input[type=password]").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.get_by_text("Signed in as staff").wait_for(timeout=60_000)
+    with running_app(built_db, args=("--secrets.files", str(secrets))) as url, \
+            browser_page(1400, 1100, browser=chromium) as page:
+        sign_in(page, url)
         assert metric(page, "Incidents") == "57"
 
         open_page_link(page, "Upload", "Template, English headers")

@@ -6,9 +6,8 @@ import hashlib
 
 import pytest
 
-from garita.auth import hash_password
-from tests.browser import open_page_link, SHOTS, browser_page, chromium_path, running_app
-from tests.test_browser_staff import PASSWORD, metric, wait_metric
+from tests.browser import (SHOTS, browser_page, chromium_path, metric, open_page_link,
+                           running_app, sign_in, staff_secrets, wait_metric)
 
 pytestmark = pytest.mark.browser
 if chromium_path() is None:
@@ -18,24 +17,16 @@ LOG = ("Fecha de rechazo,garita,personas\n"
        "2021-03-04,Hidalgo,2\n2021-03-05,Nogales,1\n").encode()
 
 
-def test_staff_map_a_missing_column_set_a_value_for_every_row_and_load(tmp_path):
-    from etl import load as loader
-
-    db_file = tmp_path / "garita.duckdb"
-    loader.init(db_file)
-    secrets = tmp_path / "secrets.toml"
-    secrets.write_text(f'[staff.passwords]\nana = "{hash_password(PASSWORD, iterations=1000)}"\n')
+def test_staff_map_a_missing_column_set_a_value_for_every_row_and_load(built_db, tmp_path,
+                                                                       chromium):
+    secrets = staff_secrets(tmp_path)
     log = tmp_path / "casa-x.csv"
     log.write_bytes(LOG)
     key = hashlib.sha256(LOG).hexdigest()[:16]
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with running_app(db_file, args=("--secrets.files", str(secrets))) as url, \
-            browser_page(1400, 1100) as page:
-        page.goto(f"{url}/sign_in")
-        page.get_by_label("User name").fill("ana")
-        page.locator("input[type=password]").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.get_by_text("Signed in as staff").wait_for(timeout=60_000)
+    with running_app(built_db, args=("--secrets.files", str(secrets))) as url, \
+            browser_page(1400, 1100, browser=chromium) as page:
+        sign_in(page, url)
         assert metric(page, "Incidents") == "57"
 
         open_page_link(page, "Upload", "Template, English headers")

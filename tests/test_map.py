@@ -234,16 +234,11 @@ def _browser_ready():
         pytest.skip("no chromium on this machine (apt-get install chromium)")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    from etl import load as loader
-    from tests.browser import running_app
-
+@pytest.fixture
+def server(request):
+    """The session's app server (tests/conftest.py): these tests change no data."""
     _browser_ready()
-    db_file = tmp_path_factory.mktemp("map") / "garita.duckdb"
-    loader.init(db_file)
-    with running_app(db_file) as url:
-        yield url
+    return request.getfixturevalue("shared_app")
 
 
 VIEWS = [  # name, path, viewport, text the page writes after its map
@@ -262,14 +257,14 @@ def _orange(r: int, g: int, b: int) -> bool:
 @pytest.mark.browser
 @pytest.mark.parametrize("name, path, size, text", VIEWS)
 def test_the_map_loads_nothing_from_other_hosts_and_fits_the_screen(server, name, path,
-                                                                     size, text):
+                                                                     size, text, chromium):
     from PIL import Image
 
     from tests.browser import SHOTS, browser_page
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     own = urlparse(server).netloc
-    with browser_page(*size) as page:
+    with browser_page(*size, browser=chromium) as page:
         asked, errors = [], []
         page.on("request", lambda request: asked.append(request.url))
         page.on("websocket", lambda socket: asked.append(socket.url))
@@ -305,12 +300,12 @@ def test_the_map_loads_nothing_from_other_hosts_and_fits_the_screen(server, name
 
 
 @pytest.mark.browser
-def test_a_clicked_port_is_in_the_url_and_the_link_reopens_it(server):
+def test_a_clicked_port_is_in_the_url_and_the_link_reopens_it(server, chromium):
     from PIL import Image
 
     from tests.browser import SHOTS, browser_page
 
-    with browser_page(1440, 900) as page:
+    with browser_page(1440, 900, browser=chromium) as page:
         page.goto(server)
         page.get_by_text("Ports with incidents").first.wait_for(timeout=60_000)
         canvas = page.locator("[data-testid='stDeckGlJsonChart'] canvas").first
@@ -332,7 +327,7 @@ def test_a_clicked_port_is_in_the_url_and_the_link_reopens_it(server):
         heading.wait_for(timeout=30_000)
         port = heading.inner_text()
         link = page.url
-    with browser_page(1440, 900) as page:
+    with browser_page(1440, 900, browser=chromium) as page:
         page.goto(link)
         page.get_by_text(port).first.wait_for(timeout=60_000)
         page.get_by_role("button", name="Show all ports").wait_for()

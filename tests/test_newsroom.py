@@ -295,61 +295,58 @@ def _static_site(folder: Path):
 
 
 @pytest.mark.browser
-def test_an_embed_works_in_an_iframe_on_another_site(built_db, tmp_path):
-    from tests.browser import SHOTS, browser_page, chromium_path, running_app
+def test_an_embed_works_in_an_iframe_on_another_site(shared_app, chromium, tmp_path):
+    from tests.browser import SHOTS, browser_page
 
-    if chromium_path() is None:
-        pytest.skip("no chromium on this machine")
-    with running_app(built_db) as url:
-        snippets = []
-        with browser_page() as page:  # the snippets as the app gives them to copy
-            for path, drawn in (("over_time", ".js-plotly-plot"), ("", "canvas")):
-                page.goto(f"{url}/{path}?states=TX")
-                page.locator(drawn).first.wait_for(state="visible", timeout=90_000)
-                page.get_by_text("Embed this view").first.click()
-                code = page.locator("[data-testid='stCode']").filter(has_text="<iframe")
-                code.first.wait_for(timeout=30_000)
-                snippets.append(code.first.inner_text().strip())
-        assert all(s.startswith("<iframe") and "embed=true" in s and "version=" in s
-                   for s in snippets), snippets
-        site = tmp_path / "site"
-        site.mkdir()
-        (site / "story.html").write_text(
-            "<!doctype html><html><body><h1>A newsroom story</h1><p>Our chart:</p>"
-            + snippets[0] + "<p>Our map:</p>"
-            + snippets[1].replace('height="720"', 'height="900"')
-            + "<p>End of story.</p></body></html>")
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        with _static_site(site) as other, browser_page(1200, 1900) as page:
-            page.goto(f"{other}/story.html")
-            for n, drawn in enumerate((".js-plotly-plot", "canvas")):
-                frame = page.frame_locator("iframe").nth(n)
-                frame.get_by_text("documented in public reporting").first.wait_for(
-                    timeout=90_000)
-                frame.locator(drawn).first.wait_for(state="visible", timeout=60_000)
-            time.sleep(3)
-            page.screenshot(path=str(SHOTS / "embed-over-time.png"), full_page=True)
-            for n in range(2):
-                frame = page.frame_locator("iframe").nth(n)
-                assert "in Texas" in frame.get_by_text("documented in public reporting"
-                                                       ).first.inner_text()
-                assert frame.get_by_text("Open the full view").count() == 1
-                assert frame.locator("[data-testid='stSidebar']:visible").count() == 0
-                assert frame.get_by_text("Filters", exact=True).locator("visible=true"
-                                                                        ).count() == 0
-                assert frame.get_by_text("Cite this view").count() == 0
-                assert frame.get_by_text("Upload").count() == 0
-                assert frame.locator("[data-testid='stException']").count() == 0
+    url = shared_app  # the session's server: nothing here changes its data
+    snippets = []
+    with browser_page(browser=chromium) as page:  # the snippets as the app gives them
+        for path, drawn in (("over_time", ".js-plotly-plot"), ("", "canvas")):
+            page.goto(f"{url}/{path}?states=TX")
+            page.locator(drawn).first.wait_for(state="visible", timeout=90_000)
+            page.get_by_text("Embed this view").first.click()
+            code = page.locator("[data-testid='stCode']").filter(has_text="<iframe")
+            code.first.wait_for(timeout=30_000)
+            snippets.append(code.first.inner_text().strip())
+    assert all(s.startswith("<iframe") and "embed=true" in s and "version=" in s
+               for s in snippets), snippets
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "story.html").write_text(
+        "<!doctype html><html><body><h1>A newsroom story</h1><p>Our chart:</p>"
+        + snippets[0] + "<p>Our map:</p>"
+        + snippets[1].replace('height="720"', 'height="900"')
+        + "<p>End of story.</p></body></html>")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with _static_site(site) as other, browser_page(1200, 1900, browser=chromium) as page:
+        page.goto(f"{other}/story.html")
+        for n, drawn in enumerate((".js-plotly-plot", "canvas")):
+            frame = page.frame_locator("iframe").nth(n)
+            frame.get_by_text("documented in public reporting").first.wait_for(
+                timeout=90_000)
+            frame.locator(drawn).first.wait_for(state="visible", timeout=60_000)
+        time.sleep(3)
+        page.screenshot(path=str(SHOTS / "embed-over-time.png"), full_page=True)
+        for n in range(2):
+            frame = page.frame_locator("iframe").nth(n)
+            assert "in Texas" in frame.get_by_text("documented in public reporting"
+                                                   ).first.inner_text()
+            assert frame.get_by_text("Open the full view").count() == 1
+            assert frame.locator("[data-testid='stSidebar']:visible").count() == 0
+            assert frame.get_by_text("Filters", exact=True).locator("visible=true"
+                                                                    ).count() == 0
+            assert frame.get_by_text("Cite this view").count() == 0
+            assert frame.get_by_text("Upload").count() == 0
+            assert frame.locator("[data-testid='stException']").count() == 0
     print(f"\nscreenshot: {SHOTS / 'embed-over-time.png'}")
 
 
 @pytest.mark.browser
-def test_an_incident_permalink_opens_in_a_browser(built_db):
-    from tests.browser import SHOTS, browser_page, chromium_path, running_app
+def test_an_incident_permalink_opens_in_a_browser(shared_app, chromium):
+    from tests.browser import SHOTS, browser_page
 
-    if chromium_path() is None:
-        pytest.skip("no chromium on this machine")
-    with running_app(built_db) as url, browser_page() as page:
+    url = shared_app  # the session's server: nothing here changes its data
+    with browser_page(browser=chromium) as page:
         page.goto(f"{url}/incidents?id=CBP-INC-011")
         page.get_by_text("Incident CBP-INC-011").first.wait_for(timeout=90_000)
         page.get_by_text("Open the source").first.wait_for(state="visible")

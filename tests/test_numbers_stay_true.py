@@ -4,6 +4,7 @@ An untouched filter means "all" after every load and rollback (new months, earli
 undated incidents, new nationalities); a filter the user chose stays as chosen.
 """
 
+import contextlib
 import json
 import re
 import time
@@ -116,7 +117,7 @@ def _present_count(page) -> str:
 
 @pytest.mark.browser
 @pytest.mark.skipif(chromium_path() is None, reason="needs Debian's chromium")
-def test_apps_in_a_browser_follow_a_cli_load_and_rollback(built_db, tmp_path):
+def test_apps_in_a_browser_follow_a_cli_load_and_rollback(built_db, tmp_path, chromium):
     """As it happened: pages open in Chromium, a CLI load, then a rollback."""
     def wait_for(tab, reader, expected: str) -> str:
         deadline = time.monotonic() + 40
@@ -131,13 +132,11 @@ def test_apps_in_a_browser_follow_a_cli_load_and_rollback(built_db, tmp_path):
             tab.wait_for_timeout(500)
         return seen
 
-    with running_app(built_db) as url, browser_page(1440, 900) as first:
-        browser = first.context.browser
+    with running_app(built_db) as url, contextlib.ExitStack() as stack:
         tabs = {}
-        for page_file in PAGES:
+        for page_file in PAGES:  # each a visitor of its own
             slug = page_file.split("/")[1].removesuffix(".py")
-            tab = first if not tabs else browser.new_page(viewport={"width": 1440,
-                                                                    "height": 900})
+            tab = stack.enter_context(browser_page(1440, 900, browser=chromium))
             tab.goto(f"{url}/{slug}")
             tabs[slug] = tab
         for slug, tab in tabs.items():

@@ -11,9 +11,8 @@ import time
 
 import pytest
 
-from etl import load as loader
 from garita import serve_many
-from tests.browser import CHROMIUM_ARGS, chromium_path
+from tests.browser import chromium_path
 from tests.conftest import DATA
 
 for missing, install in ((serve_many.nginx_binary() is None, "nginx"),
@@ -56,17 +55,12 @@ def _incidents(page) -> str:
     return page.locator("[data-testid='stMetricValue']").first.inner_text()
 
 
-def test_a_page_survives_its_process_dying_and_both_processes_follow_new_data(tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    db_file = tmp_path / "garita.duckdb"
-    loader.init(db_file)
-    with serve_many.serving(2, env={"GARITA_DB": str(db_file)}) as proxy, \
-            sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(),
-                                             args=CHROMIUM_ARGS)
+def test_a_page_survives_its_process_dying_and_both_processes_follow_new_data(built_db,
+                                                                              chromium):
+    db_file = built_db
+    with serve_many.serving(2, env={"GARITA_DB": str(db_file)}) as proxy:
         (first, first_sockets), (second, second_sockets) = (
-            _pinned_page(browser, proxy.url, n) for n in (1, 2))
+            _pinned_page(chromium, proxy.url, n) for n in (1, 2))
         assert (_replica(first), _replica(second)) == ("1", "2")
         assert _incidents(first) == _incidents(second) == "57"
 
@@ -90,4 +84,5 @@ def test_a_page_survives_its_process_dying_and_both_processes_follow_new_data(tm
         # The other page never lost its connection.
         assert len(second_sockets) == 1 and not second_sockets[0].is_closed()
         assert _replica(second) == "2"
-        browser.close()
+        first.context.close()
+        second.context.close()

@@ -678,19 +678,10 @@ def _shown_text(page) -> str:
 browser = pytest.mark.skipif(_needs("chromium"), reason="no chromium (apt-get install chromium)")
 
 
-@pytest.fixture(scope="module")
-def spanish_server(tmp_path_factory):
-    from etl import load as loader
-    from garita.auth import hash_password
-    from tests.browser import running_app
-
-    folder = tmp_path_factory.mktemp("spanish")
-    loader.init(folder / "garita.duckdb")
-    secrets = folder / "secrets.toml"
-    hashed = hash_password("una clave larga", iterations=1000)
-    secrets.write_text(f'[staff.passwords]\nana = "{hashed}"\n')
-    with running_app(folder / "garita.duckdb", args=("--secrets.files", str(secrets))) as url:
-        yield url
+@pytest.fixture
+def spanish_server(shared_app):
+    """The session's app server (tests/conftest.py), with staff sign-in: no data changes."""
+    return shared_app
 
 
 def _open(page, url: str, text: str) -> None:
@@ -701,11 +692,11 @@ def _open(page, url: str, text: str) -> None:
 
 @browser
 @pytest.mark.browser
-def test_every_page_reads_in_spanish_in_a_browser(spanish_server):
-    from tests.browser import SHOTS, browser_page
+def test_every_page_reads_in_spanish_in_a_browser(spanish_server, chromium):
+    from tests.browser import SHOTS, STAFF_PASSWORD, STAFF_USER, browser_page
 
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with browser_page(1440, 1000) as page:
+    with browser_page(1440, 1000, browser=chromium) as page:
         for path, text in BROWSER_PAGES:
             _open(page, f"{spanish_server}/{path}?lang=es", text)
             page.screenshot(path=str(SHOTS / f"es-1440-{path or 'map'}.png"), full_page=True)
@@ -715,8 +706,8 @@ def test_every_page_reads_in_spanish_in_a_browser(spanish_server):
             assert page.locator("[data-testid='stException']").count() == 0
         # Staff: sign in, then Upload with a file and Batches, all in Spanish.
         _open(page, f"{spanish_server}/sign_in?lang=es", "Nombre de usuario")
-        page.get_by_label("Nombre de usuario").fill("ana")
-        page.locator("input[type=password]").fill("una clave larga")
+        page.get_by_label("Nombre de usuario").fill(STAFF_USER)
+        page.locator("input[type=password]").fill(STAFF_PASSWORD)
         page.get_by_role("button", name="Iniciar sesión").click()
         page.get_by_text("Sesión iniciada como personal").wait_for(timeout=30_000)
         page.get_by_role("link", name="Subir").click()
@@ -739,11 +730,11 @@ def test_every_page_reads_in_spanish_in_a_browser(spanish_server):
 @browser
 @pytest.mark.browser
 @pytest.mark.parametrize("width", [390, 1920])
-def test_spanish_pages_at_phone_and_projector_widths(spanish_server, width):
+def test_spanish_pages_at_phone_and_projector_widths(spanish_server, chromium, width):
     from tests.browser import SHOTS, browser_page
 
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with browser_page(width, 900 if width < 600 else 1080) as page:
+    with browser_page(width, 900 if width < 600 else 1080, browser=chromium) as page:
         for path, text in (("", "Garitas con incidentes"), ("over_time", "Incidentes por año"),
                            ("present", "Para entregar")):
             _open(page, f"{spanish_server}/{path}?lang=es", text)
@@ -758,29 +749,22 @@ def test_spanish_pages_at_phone_and_projector_widths(spanish_server, width):
 
 @browser
 @pytest.mark.browser
-def test_two_visitors_on_one_server_each_read_their_language(spanish_server):
-    from playwright.sync_api import sync_playwright
+def test_two_visitors_on_one_server_each_read_their_language(spanish_server, chromium):
+    from tests.browser import browser_page
 
-    from tests.browser import CHROMIUM_ARGS, chromium_path
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        try:
-            spanish = chromium.new_context(viewport={"width": 1440, "height": 1000}).new_page()
-            english = chromium.new_context(viewport={"width": 1440, "height": 1000}).new_page()
-            spanish.goto(f"{spanish_server}/over_time?lang=es")
-            english.goto(f"{spanish_server}/over_time")
-            spanish.get_by_text("Incidentes por año").first.wait_for(timeout=60_000)
-            english.get_by_text("Incidents per year").first.wait_for(timeout=60_000)
-            # Both reran at the same time; each still reads its own language.
-            spanish.reload()
-            english.reload()
-            spanish.get_by_text("Incidentes por año").first.wait_for(timeout=60_000)
-            english.get_by_text("Incidents per year").first.wait_for(timeout=60_000)
-            spanish.wait_for_timeout(2000)
-            in_spanish, in_english = _shown_text(spanish), _shown_text(english)
-        finally:
-            chromium.close()
+    with browser_page(1440, 1000, browser=chromium) as spanish, \
+            browser_page(1440, 1000, browser=chromium) as english:
+        spanish.goto(f"{spanish_server}/over_time?lang=es")
+        english.goto(f"{spanish_server}/over_time")
+        spanish.get_by_text("Incidentes por año").first.wait_for(timeout=60_000)
+        english.get_by_text("Incidents per year").first.wait_for(timeout=60_000)
+        # Both reran at the same time; each still reads its own language.
+        spanish.reload()
+        english.reload()
+        spanish.get_by_text("Incidentes por año").first.wait_for(timeout=60_000)
+        english.get_by_text("Incidents per year").first.wait_for(timeout=60_000)
+        spanish.wait_for_timeout(2000)
+        in_spanish, in_english = _shown_text(spanish), _shown_text(english)
     assert "Filtros" in in_spanish and "Incidentes por mes" in in_spanish
     assert not ENGLISH_WORDS.findall(in_spanish), in_spanish
     assert "Filters" in in_english and "Incidents per month" in in_english
@@ -789,10 +773,11 @@ def test_two_visitors_on_one_server_each_read_their_language(spanish_server):
 
 @browser
 @pytest.mark.browser
-def test_switching_language_rewrites_the_address_so_a_reload_keeps_the_filters(spanish_server):
+def test_switching_language_rewrites_the_address_so_a_reload_keeps_the_filters(spanish_server,
+                                                                              chromium):
     from tests.browser import browser_page
 
-    with browser_page(1440, 1000) as page:
+    with browser_page(1440, 1000, browser=chromium) as page:
         _open(page, f"{spanish_server}/?types=Turned+away", "Ports with incidents")
         page.get_by_text("Español").click()
         page.get_by_text("Garitas con incidentes").first.wait_for(timeout=60_000)

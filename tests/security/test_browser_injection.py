@@ -76,11 +76,11 @@ def _outside(urls, app):
 _VISITS: dict[tuple[str, str], dict] = {}
 
 
-def visit(app: str, path: str, text: str) -> dict:
+def visit(browser, app: str, path: str, text: str) -> dict:
     """Open a page with the hostile URL once; what it asked for, showed and held."""
     if (app, path) not in _VISITS:
         dialogs, requests = [], []
-        with browser_page() as page:
+        with browser_page(browser=browser) as page:
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
             page.on("request", lambda r: requests.append(r.url))
             page.on("websocket", lambda w: requests.append(
@@ -98,42 +98,42 @@ def visit(app: str, path: str, text: str) -> dict:
 
 
 @pytest.mark.parametrize("path, text", PAGES)
-def test_no_request_leaves_the_app(hostile_app, path, text):
+def test_no_request_leaves_the_app(hostile_app, chromium, path, text):
     """Not an image named in the data, not a tile server, not a font host for the icon."""
-    assert _outside(visit(hostile_app, path, text)["requests"], hostile_app) == []
+    assert _outside(visit(chromium, hostile_app, path, text)["requests"], hostile_app) == []
 
 
 @pytest.mark.parametrize("path, text", PAGES)
-def test_the_page_icon_is_drawn_in_the_browser(hostile_app, path, text):
-    icons = visit(hostile_app, path, text)["icons"]
+def test_the_page_icon_is_drawn_in_the_browser(hostile_app, chromium, path, text):
+    icons = visit(chromium, hostile_app, path, text)["icons"]
     assert icons and _outside(icons, hostile_app) == []
 
 
 @pytest.mark.parametrize("path, text", PAGES)
-def test_no_image_or_link_to_another_host_is_drawn(hostile_app, path, text):
-    found = visit(hostile_app, path, text)
+def test_no_image_or_link_to_another_host_is_drawn(hostile_app, chromium, path, text):
+    found = visit(chromium, hostile_app, path, text)
     assert _outside(found["images"], hostile_app) == []
     # Source links are clickable only in the tables' link columns, drawn on a canvas.
     assert _outside(found["links"], hostile_app) == []
 
 
 @pytest.mark.parametrize("path, text", PAGES)
-def test_data_draws_no_formula_colour_or_icon(hostile_app, path, text):
-    found = visit(hostile_app, path, text)
+def test_data_draws_no_formula_colour_or_icon(hostile_app, chromium, path, text):
+    found = visit(chromium, hostile_app, path, text)
     assert found["formulas"] == 0
     assert found["coloured"] == []
 
 
 @pytest.mark.parametrize("path, text", PAGES)
-def test_hostile_text_shows_as_typed_and_runs_nothing(hostile_app, path, text):
-    found = visit(hostile_app, path, text)
+def test_hostile_text_shows_as_typed_and_runs_nothing(hostile_app, chromium, path, text):
+    found = visit(chromium, hostile_app, path, text)
     assert found["dialogs"] == []
     for kind, typed in MARKUP.items():  # the filters in words quote them as typed
         assert typed in found["text"], kind
 
 
-def test_injected_text_shows_as_text_in_chart_labels(hostile_app):
-    with browser_page() as page:
+def test_injected_text_shows_as_text_in_chart_labels(hostile_app, chromium):
+    with browser_page(browser=chromium) as page:
         page.goto(f"{hostile_app}/by_port?port=Hidalgo%2C+TX")
         page.get_by_text("By nationality").first.wait_for(timeout=60_000)
         page.get_by_text("<img src=/leak.png onerror=alert(3)>").first.wait_for(timeout=30_000)
