@@ -233,6 +233,7 @@ pages = [st.Page(f"pages/{slug}.py", title=title, icon=icon, default=(slug == ST
 page = st.navigation(pages, position="hidden" if embedded else "sidebar")
 slug = {title: slug for slug, title, _ in PAGES}.get(page.title, page.url_path)
 ui.set_page_path(slug, page.url_path, START)
+ui.start_run()
 if not ui.pin_version():
     st.stop()
 try:
@@ -267,4 +268,6 @@ else:
     ui.cite_and_embed(current, page.title, slug in newsroom.EMBEDDABLE)
     footer()
 if "_version_path" not in st.session_state or not st.session_state["_version_path"]:
+    # The copy published now, not the one this run started from: a change this very run
+    # made (a sign-in's audit record) must not redraw the page and wipe what it says.
     follow_new_data(ui.published_path())

@@ -66,10 +66,19 @@ def set_version(path: str | None) -> None:
     st.session_state["_version_path"] = path
 
 
+def start_run() -> str:
+    """Find the current published copy once at the start of a rerun: every number of one
+    rerun then comes from the same copy (and the disk is asked once, not per question).
+    Returns it."""
+    st.session_state["_run_path"] = path = published_path()
+    return path
+
+
 def reading_path() -> str:
     """The published copy this visitor reads: the one ``?version=N`` chose, else the
-    current one."""
-    return st.session_state.get("_version_path") or published_path()
+    current one (as found at the start of this rerun)."""
+    return (st.session_state.get("_version_path") or st.session_state.get("_run_path")
+            or published_path())
 
 
 def embedded() -> bool:
@@ -374,7 +383,7 @@ def pin_version() -> bool:
     if asked is None:
         return True
     master = db.db_path()
-    current = queries_version(published_path())
+    current = queries_version(st.session_state.get("_run_path") or published_path())
     try:
         version = int(asked)
     except ValueError:
