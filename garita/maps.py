@@ -339,8 +339,8 @@ def _boxes_meet(a: Box, b: Box, pad: float = 2) -> bool:
 # weighed at once (a few dozen array operations instead of ~100,000 Python calls a map).
 
 def _circles_meet_boxes(circles: np.ndarray, extra, boxes: np.ndarray) -> np.ndarray:
-    """(candidates, circles): whether each circle, its radius grown by ``extra``, meets
-    each box."""
+    """(candidates, circles): whether each circle, its radius grown by ``extra`` (a number
+    or one per candidate and circle), meets each box."""
     x, y, r = circles[None, :, 0], circles[None, :, 1], circles[None, :, 2] + extra
     b = boxes[:, None, :]
     dx = np.maximum(np.maximum(b[..., 0] - x, 0), x - b[..., 2])
@@ -440,31 +440,37 @@ class _Layout:
                   & (boxes[:, 3] <= frame.height - margin))
         cost = np.where(inside, 0.0, 10.0)
         cost += 5 * _boxes_meet_boxes(boxes, self.boxes).sum(axis=1)
-        cost += 3 * _circles_meet_boxes(self.circles, 1, boxes).sum(axis=1)
-        cost += 1 * _circles_meet_boxes(self.dots, 1, boxes).sum(axis=1)
         placed = self.leaders[None, :, :]
-        b = boxes[:, None, :]
         cost += 3 * _segments_meet_boxes(placed[..., 0], placed[..., 1], placed[..., 2],
-                                         placed[..., 3], b).sum(axis=1)
-        if own is None:
-            return cost
-        x, y, _ = own
-        others = self.circles[(self.circles[:, 0] != x) | (self.circles[:, 1] != y)]
-        clearance = np.where(leads, CLEARANCE, frame.label_px)[:, None]
-        cost += 2 * _circles_meet_boxes(others, clearance, boxes).sum(axis=1)
-        if not leads.any():
+                                         placed[..., 3], boxes[:, None, :]).sum(axis=1)
+        # Circles and dots in one test: (centre, radius grown by its margin, weight).
+        rounds = [self.circles + [0, 0, 1], self.dots + [0, 0, 1]]
+        weights = [np.full(len(self.circles), 3.0), np.ones(len(self.dots))]
+        grown = None
+        if own is not None:
+            x, y, _ = own
+            others = self.circles[(self.circles[:, 0] != x) | (self.circles[:, 1] != y)]
+            rounds.append(others)
+            weights.append(np.full(len(others), 2.0))
+            clearance = np.where(leads, CLEARANCE, frame.label_px)[:, None]
+            grown = np.concatenate([np.zeros((len(boxes), len(self.circles) + len(self.dots))),
+                                    np.broadcast_to(clearance, (len(boxes), len(others)))],
+                                   axis=1)
+        things = np.concatenate(rounds)
+        meets = _circles_meet_boxes(things, 0 if grown is None else grown, boxes)
+        cost += meets @ np.concatenate(weights)
+        if own is None or not leads.any():
             return cost
         # A line through another circle reads as that port's, unless it starts inside it.
         crossed = others[np.hypot(others[:, 0] - x, others[:, 1] - y) > others[:, 2]]
+        near = np.concatenate([crossed, self.dots])
+        near_weights = np.concatenate([np.full(len(crossed), 2.0), np.ones(len(self.dots))])
         ex, ey = ends[:, 0][:, None], ends[:, 1][:, None]
-        p = self.boxes[None, :, :]
-        line = (3 * _segments_meet_boxes(x, y, ex, ey, p).sum(axis=1)
+        line = (3 * _segments_meet_boxes(x, y, ex, ey, self.boxes[None, :, :]).sum(axis=1)
                 + 2 * _segments_cross(x, y, ex, ey, placed[..., 0], placed[..., 1],
                                       placed[..., 2], placed[..., 3]).sum(axis=1)
-                + 2 * (_segment_distances(crossed[None, :, 0], crossed[None, :, 1], x, y,
-                                          ex, ey) < crossed[None, :, 2] + 2).sum(axis=1)
-                + 1 * (_segment_distances(self.dots[None, :, 0], self.dots[None, :, 1], x, y,
-                                          ex, ey) < self.dots[None, :, 2] + 2).sum(axis=1))
+                + (_segment_distances(near[None, :, 0], near[None, :, 1], x, y, ex, ey)
+                   < near[None, :, 2] + 2) @ near_weights)
         return cost + np.where(leads, line, 0)
 
     def place(self, box, leader: tuple | None = None) -> None:
@@ -519,6 +525,12 @@ class _Layout:
 
 
 # --- the deck ------------------------------------------------------------------------------
+
+# pydeck looks for its Jupyter widget on every Deck made (five failed imports, ~10 ms a
+# map); the answer cannot change while the process runs, so it is looked up once.
+_JUPYTER = pdk.bindings.deck.has_jupyter_extra()
+pdk.bindings.deck.has_jupyter_extra = lambda: _JUPYTER
+
 
 class CompactDeck(pdk.Deck):
     """A Deck whose JSON has no indentation: a third of the bytes sent to the browser."""
