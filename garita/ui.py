@@ -429,6 +429,9 @@ def set_page_path(slug: str, url_path: str, start: str) -> None:
     st.session_state["_incidents_path"] = "" if start == "incidents" else "incidents"
 
 
+CITE_OPEN, EMBED_OPEN = "cite_open", "embed_open"  # the boxes' keys: open or closed
+
+
 def cite_and_embed(current: Filters, page_title: str, embeddable: bool) -> None:
     """The "Cite this view" box on every page and, where the page can be embedded,
     "Embed this view" with an ``<iframe>`` snippet (both plain text in code boxes)."""
@@ -437,16 +440,23 @@ def cite_and_embed(current: Filters, page_title: str, embeddable: bool) -> None:
     from garita import newsroom
 
     version = queries_version(reading_path())
-    with st.expander(t("Cite this view")):
-        one = st.query_params.get("id") if st.session_state.get("_page_slug") == "incidents" \
-            else None
-        st.code(newsroom.citation(current, version, dt.date.today(),
-                                  current_address(version=version), incident_id=one),
-                language=None, wrap_lines=True)
-        st.caption(t("The address opens these numbers as of data version {v}, even after "
-                     "newer data is loaded.", v=version))
-    if embeddable:
-        with st.expander(t("Embed this view")):
+    # Closed boxes are drawn empty and filled when opened (one rerun): a code box makes
+    # every visitor's browser load its 1.5 MB highlighter, for text few of them open.
+    cite = st.expander(t("Cite this view"), key=CITE_OPEN, on_change="rerun")
+    if cite.open:
+        with cite:
+            one = st.query_params.get("id") \
+                if st.session_state.get("_page_slug") == "incidents" else None
+            st.code(newsroom.citation(current, version, dt.date.today(),
+                                      current_address(version=version), incident_id=one),
+                    language=None, wrap_lines=True)
+            st.caption(t("The address opens these numbers as of data version {v}, even "
+                         "after newer data is loaded.", v=version))
+    if not embeddable:
+        return
+    embed = st.expander(t("Embed this view"), key=EMBED_OPEN, on_change="rerun")
+    if embed.open:
+        with embed:
             st.code(newsroom.embed_snippet(current_address(version=version, embed=True),
                                            f"Garita: {newsroom.title(current)}"),
                     language="html", wrap_lines=True)

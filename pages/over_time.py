@@ -43,11 +43,14 @@ for note in notes:
 
 st.plotly_chart(charts.yearly_chart(ui.ask(queries.yearly, filters, measure), measure),
                 width="stretch")
-with st.expander(t("Policy dates and their sources")):
-    st.dataframe([{"date": e["date"], "until": e["end_date"], "event": charts.event_label(e),
-                   "kind": words.policy_kind(e["kind"]), "source": e["source"],
-                   "link": e["source_url"]} for e in charts.policy_events()],
-                 hide_index=True, width="stretch",
-                 column_config={"date": t("Date"), "until": t("Until"), "event": t("Event"),
-                                "kind": t("Kind"), "source": t("Source"),
-                                "link": st.column_config.LinkColumn(t("Link"))})
+# Filled when opened (one rerun): the hidden table would load the data grid's code.
+policy = st.expander(t("Policy dates and their sources"), key="policy_open", on_change="rerun")
+if policy.open:
+    policy.dataframe(
+        [{"date": e["date"], "until": e["end_date"], "event": charts.event_label(e),
+          "kind": words.policy_kind(e["kind"]), "source": e["source"],
+          "link": e["source_url"]} for e in charts.policy_events()],
+        hide_index=True, width="stretch",
+        column_config={"date": t("Date"), "until": t("Until"), "event": t("Event"),
+                       "kind": t("Kind"), "source": t("Source"),
+                       "link": st.column_config.LinkColumn(t("Link"))})

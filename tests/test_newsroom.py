@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from etl import load as loader
-from garita import db, fields, newsroom, queries
+from garita import db, fields, newsroom, queries, ui
 from garita.filters import Filters
 from tests.conftest import ROOT, load_text
 
@@ -43,6 +43,14 @@ def _run(page: str, monkeypatch, context: dict | None = None, **params):
     at.context = context or {}
     for key, value in params.items():
         at.query_params[key] = value
+    return at.run()
+
+
+def _opened(at):
+    """The same view with "Cite this view" and "Embed this view" opened (they are filled
+    only when open), as a visitor's click does."""
+    at.session_state[ui.CITE_OPEN] = at.session_state[ui.EMBED_OPEN] = True
+    at._finished_page_script_hash = at._page_hash = ""  # run the router too
     return at.run()
 
 
@@ -82,7 +90,7 @@ def test_embed_snippet_is_an_escaped_iframe_of_the_embed_address():
 def test_a_cited_version_reopens_the_same_headline_after_a_later_load(app, built_db,
                                                                       monkeypatch):
     cited = _version(built_db)
-    before = app("pages/map.py")
+    before = _opened(app("pages/map.py"))
     assert before.metric[0].value == "57"
     citation = [c.value for c in before.code if "data version" in c.value][0]
     assert f"(data version {cited})" in citation and f"version={cited}" in citation
@@ -161,7 +169,7 @@ def test_retention_settings_have_sensible_defaults(monkeypatch):
 # --- incident permalinks ------------------------------------------------------------------
 
 def test_an_incident_permalink_shows_it_in_full(app):
-    at = app("pages/incidents.py", id="CBP-INC-011")
+    at = _opened(app("pages/incidents.py", id="CBP-INC-011"))
     assert not at.exception
     assert "Incident CBP\\-INC\\-011" in _texts(at)
     text = _texts(at)
@@ -203,6 +211,8 @@ def test_every_page_offers_a_citation(app, page):
     at = app(page, states=["TX"])
     assert not at.exception
     assert any(e.label == "Cite this view" for e in at.expander)
+    assert not at.code  # closed, the boxes hold nothing for the browser to load
+    at = _opened(at)
     assert any(c.value.startswith('Garita, "Incidents documented in Texas"') for c in at.code)
     embeddable = Path(page).stem in newsroom.EMBEDDABLE
     assert any(e.label == "Embed this view" for e in at.expander) == embeddable
