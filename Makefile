@@ -7,7 +7,7 @@ DB := data/garita.duckdb
 PORT ?= 8501
 REPLICAS ?= 2
 
-.PHONY: run test db bench bench-readers serve clean
+.PHONY: run test db bench bench-tabs bench-readers serve clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ bench: $(STAMP)
 # REPLICAS app processes behind Debian's nginx on PORT (apt-get install nginx); see README.
 serve: $(STAMP) $(DB)
 	$(BIN)/python -m garita.serve_many --replicas $(REPLICAS) --port $(PORT)
+
+# A fresh browser tab of each page against a bare page, in headless Chromium (about 10 minutes).
+bench-tabs: $(STAMP)
+	$(BIN)/python -m bench.tabs
 
 # Many readers at once, 1 and 2 app processes behind nginx (about 20 minutes; see README).
 bench-readers: $(STAMP)
