@@ -635,7 +635,7 @@ class Renderer:
             if self._loop is None or not self._thread.is_alive():
                 loop = asyncio.new_event_loop()
                 thread = threading.Thread(target=self._run, args=(loop,), daemon=True,
-                                          name="garita-image-renderer")
+                                          name="garita_image_renderer")
                 self._loop, self._thread, self._kaleido, self._starting = \
                     loop, thread, None, None
                 thread.start()

@@ -19,7 +19,7 @@ import pytest
 import segno
 
 from etl import load as loader
-from garita import brief, db, exports, images, maps, queries, words
+from garita import brief, db, exports, i18n, images, maps, queries, words
 from garita.filters import Filters
 from garita.reference import incident_types, ports
 from tests.browser import ARTIFACTS, chromium_path
@@ -69,9 +69,17 @@ def query_all(con, filters: Filters) -> dict:
     return data
 
 
+_BRIEFS: dict[tuple, brief.Brief] = {}
+
+
 def make(data: dict, filters: Filters, url: str = VIEW):
-    return brief.build(data=data, filters=filters, url=url, sources=data["sources"],
-                       n_sources=data["n_sources"], version=3)
+    """The brief of ``data``, built once per session for the same view, address and language
+    (several tests here and in tests/test_ocr.py read the same one)."""
+    key = (id(data), filters, url, i18n.language())
+    if key not in _BRIEFS:
+        _BRIEFS[key] = brief.build(data=data, filters=filters, url=url, sources=data["sources"],
+                                   n_sources=data["n_sources"], version=3)
+    return _BRIEFS[key]
 
 
 def save(name: str, data: bytes) -> None:
@@ -86,18 +94,23 @@ def renderer():
     images.RENDERER.close()
 
 
+_VIEWS: dict[str, dict] = {}
+
+
 @pytest.fixture(scope="module")
 def views(tmp_path_factory):
-    """The shipped incidents plus incidents at every port, asked for three views."""
-    master = tmp_path_factory.mktemp("handover") / "garita.duckdb"
-    loader.init(master)
-    report = loader.load_bytes(every_port_csv(), "every_port.csv", db_path=master)
-    assert report.rejected == 0, report.problems
-    con = db.connect_reader(db.published_file(master))
-    answers = {"texas": query_all(con, FILTERS), "everywhere": query_all(con, EVERYWHERE),
-               "el_paso": query_all(con, EL_PASO)}
-    con.close()
-    return answers
+    """The shipped incidents plus incidents at every port, asked for three views (once per
+    session: tests/test_ocr.py and test_spanish.py ask for them too; no test changes them)."""
+    if not _VIEWS:
+        master = tmp_path_factory.mktemp("handover") / "garita.duckdb"
+        loader.init(master)
+        report = loader.load_bytes(every_port_csv(), "every_port.csv", db_path=master)
+        assert report.rejected == 0, report.problems
+        con = db.connect_reader(db.published_file(master))
+        _VIEWS.update(texas=query_all(con, FILTERS), everywhere=query_all(con, EVERYWHERE),
+                      el_paso=query_all(con, EL_PASO))
+        con.close()
+    return _VIEWS
 
 
 def fonts(fig) -> list[tuple[str, float]]:
