@@ -26,9 +26,12 @@ run: $(STAMP) $(DB)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# Every speed target against its baseline, on this machine (about 25 minutes; see README).
 bench: $(STAMP)
 	$(BIN)/python -m bench.load
 	$(BIN)/python -m bench.pages
+	$(BIN)/python -m bench.exports
+	$(BIN)/python -m bench.tabs
 
 # REPLICAS app processes behind Debian's nginx on PORT (apt-get install nginx); see README.
 serve: $(STAMP) $(DB)
