@@ -46,8 +46,6 @@ import os
 import random
 import re
 import shutil
-import signal
-import stat
 import statistics
 import subprocess
 import sys
@@ -67,6 +65,8 @@ from click.testing import CliRunner
 from etl import load as loader
 from etl.cli import main as etl_main
 from garita import db
+from tests import faults
+from tests.faults import read_only
 
 ROOT = Path(__file__).resolve().parent.parent
 VERBOSE = False
@@ -172,31 +172,12 @@ def cli(master: Path, *args: str) -> tuple[int, str, str, str | None]:
     return result.exit_code, result.stdout, result.stderr, crash
 
 
-def unprivileged() -> list[str]:
-    """A prefix that makes file permissions apply to a command even when run as root."""
-    if os.geteuid() != 0:
-        return []
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        raise SystemExit("running as root without setpriv: file permissions would not apply")
-    return [setpriv, "--bounding-set", "-dac_override,-dac_read_search,-fowner", "--"]
-
-
 def run_etl(master: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     """``python -m etl`` as its own process, which file permissions apply to."""
-    return subprocess.run([*unprivileged(), sys.executable, "-m", "etl", *args, "--db",
-                           str(master)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout)
-
-
-@contextlib.contextmanager
-def read_only(path: Path):
-    mode = stat.S_IMODE(path.stat().st_mode)
-    path.chmod(mode & ~0o222)
     try:
-        yield
-    finally:
-        path.chmod(mode)
+        return faults.run_etl(master, *args, timeout=timeout)
+    except faults.PermissionsWouldNotApply as exc:
+        raise SystemExit(str(exc)) from None
 
 
 # --- 1. odd files ---------------------------------------------------------------------------
@@ -694,27 +675,6 @@ def _moments(master: Path) -> dict[str, Callable[[], bool]]:
             "the published copy is whole, not yet renamed": copied}
 
 
-def _kill(command: list[str], moment: Callable[[], bool] | None, delay: float,
-          deadline: float) -> tuple[float, bool]:
-    """Start ``command``; SIGKILL it ``delay`` s after ``moment()`` is first true (after its
-    start when ``moment`` is None). Returns when it was killed, and whether it had ended by
-    itself first."""
-    child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-    began = time.perf_counter()
-    seen = began if moment is None else None
-    while child.poll() is None:
-        now = time.perf_counter()
-        if seen is None and moment():
-            seen = now
-        if (seen is not None and now - seen >= delay) or now - began > deadline:
-            os.kill(child.pid, signal.SIGKILL)
-            child.wait()
-            return now - began, False
-        time.sleep(0.002)
-    return time.perf_counter() - began, True
-
-
 def _timed_load(command: list[str], lock: Callable[[], bool]) -> tuple[float, float, str]:
     """Run a load to its end: when it took the writer lock, when it ended, its output."""
     child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -763,7 +723,9 @@ def kills_area(area: Area, work: Path, template: Path, kills: int, n_rows: int) 
         folder = work / f"kill-{k}"
         master = fresh_copy(template, folder / "db")
         moment = _moments(master)[event] if event else None
-        at, ended = _kill(_etl_load(data, master), moment, delay, deadline=3 * duration)
+        at, ended, _ = faults.kill_when(_etl_load(data, master), moment, delay,
+                                        deadline=3 * duration, poll=0.002,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         notes = ["(the load had ended first)"] if ended else []
         try:
             problems = check_after_kill(master, folder, n_rows, port, notes)

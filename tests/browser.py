@@ -33,7 +33,9 @@ def free_port() -> int:
 def running_app(db_file: Path, env: dict | None = None, args: tuple = ()):
     """Start the app as `make run` does, on a free port; yield its base URL."""
     port = free_port()
-    environment = {**os.environ, "GARITA_DB": str(db_file), **(env or {})}
+    # Without the tests' figure check (tests/conftest.py): the app skips it, as `make run` does.
+    environment = {**{k: v for k, v in os.environ.items() if k != "GARITA_CHECK_FIGURES"},
+                   "GARITA_DB": str(db_file), **(env or {})}
     process = subprocess.Popen(
         [sys.executable, "-m", "garita.serve", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", *args],
@@ -88,6 +90,37 @@ def browser_page(width: int = 1400, height: int = 1000, browser=None):
         page = context.new_page()
         page.set_default_timeout(60_000)  # a busy 2-core CI machine draws pages slowly
         yield page
+
+
+# The app has run its script to the end and every chart in view is drawn: plotly has made its
+# SVG (titles, ticks and legends included) and deck.gl its canvas.
+_SETTLED_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.dataset.testScriptState !== 'notRunning') return false;
+  const shown = [...document.querySelectorAll(
+      '[data-testid="stPlotlyChart"], [data-testid="stDeckGlJsonChart"]')]
+      .filter(chart => chart.getClientRects().length > 0);
+  return shown.every(chart => chart.querySelector('.main-svg, canvas'));
+}"""
+
+
+def wait_settled(page, quiet: float = 1.0, timeout: float = 60) -> None:
+    """Wait until the page has finished drawing: its script ran to the end, every chart shown
+    is drawn, and both stay so for ``quiet`` seconds (the app reruns once it learns the
+    window's width). Instead of a fixed wait, which is too short on a busy machine and too
+    long on an idle one."""
+    deadline = time.monotonic() + timeout
+    since = None
+    while True:
+        now = time.monotonic()
+        if page.evaluate(_SETTLED_JS):
+            since = since or now
+            if now - since >= quiet:
+                return
+        else:
+            since = None
+        assert now < deadline, "the page did not finish drawing"
+        page.wait_for_timeout(100)
 
 
 def open_page_link(page, name: str, shows: str, attempts: int = 3) -> None:

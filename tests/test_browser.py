@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.browser import SHOTS, browser_page, chromium_path, running_app
+from tests.browser import SHOTS, browser_page, chromium_path, running_app, wait_settled
 
 if chromium_path() is None:
     if os.environ.get("CI"):
@@ -42,7 +42,7 @@ def _open(page, url: str, text: str, drawn: str):
     page.goto(url)
     page.get_by_text(text).first.wait_for(timeout=60_000)
     page.locator(drawn).first.wait_for(state="visible", timeout=60_000)
-    time.sleep(2)  # let deck.gl and plotly finish drawing before the screenshot
+    wait_settled(page)  # let deck.gl and plotly finish drawing before the screenshot
 
 
 @pytest.mark.parametrize("path, text, drawn", PAGES)

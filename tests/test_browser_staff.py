@@ -51,8 +51,7 @@ def test_staff_upload_fix_load_and_rollback(built_db, tmp_path, chromium):
         page.get_by_text("Download the 9 rejected rows").wait_for()
         page.screenshot(path=str(SHOTS / "upload-receipt.png"))
 
-        page.get_by_role("link", name="Batches").click()
-        page.get_by_text("Audit log").wait_for(timeout=60_000)
+        open_page_link(page, "Batches", "Audit log")
         page.get_by_text("Yes, roll back batch 2").click()
         page.get_by_role("button", name="Roll back").click()
         page.get_by_text("Batch 2 is rolled back").wait_for(timeout=60_000)

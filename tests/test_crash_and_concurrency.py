@@ -1,12 +1,10 @@
 """A batch is all in or all out, even when the loader is killed; writers take turns."""
 
-import os
 import signal
 import subprocess
 import sys
 import textwrap
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ import pytest
 from etl import load as loader
 from garita import db
 from tests.conftest import read
+from tests.faults import kill_when
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,17 +53,12 @@ def test_a_load_killed_mid_batch_leaves_all_or_nothing(built_db, tmp_path, where
     data_file = tmp_path / "big.csv"
     data_file.write_bytes(_batch(20_000, "killed"))
     signal_file = tmp_path / "reached"
-    child = subprocess.Popen(
+    killed = kill_when(
         [sys.executable, "-c", CHILD, where, str(signal_file), str(data_file), str(built_db)],
-        cwd=ROOT)
-    deadline = time.monotonic() + 120
-    while not signal_file.exists():
-        assert child.poll() is None, "the loader ended before reaching the kill point"
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait()
-    assert child.returncode == -signal.SIGKILL
+        signal_file.exists)
+    assert not killed.ended_first, "the loader ended before reaching the kill point"
+    assert signal_file.exists(), "the loader did not reach the kill point in time"
+    assert killed.returncode == -signal.SIGKILL
 
     db.ensure_published(built_db)  # what the next reader or writer does
     counts = read(built_db, "SELECT (SELECT count(*) FROM incidents), "

@@ -260,7 +260,7 @@ def test_the_map_loads_nothing_from_other_hosts_and_fits_the_screen(server, name
                                                                      size, text, chromium):
     from PIL import Image
 
-    from tests.browser import SHOTS, browser_page
+    from tests.browser import SHOTS, browser_page, wait_settled
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     own = urlparse(server).netloc
@@ -273,7 +273,7 @@ def test_the_map_loads_nothing_from_other_hosts_and_fits_the_screen(server, name
         page.get_by_text(text).first.wait_for(timeout=60_000)
         canvas = page.locator("[data-testid='stDeckGlJsonChart'] canvas").first
         canvas.wait_for(state="visible", timeout=60_000)
-        time.sleep(4)  # the map is refitted once the browser has said how wide it is
+        wait_settled(page)  # the map is refitted once the browser has said how wide it is
         canvas.evaluate("element => element.scrollIntoView({block: 'center'})")
         time.sleep(1)
         page.screenshot(path=str(SHOTS / f"{name}.png"))
@@ -303,14 +303,14 @@ def test_the_map_loads_nothing_from_other_hosts_and_fits_the_screen(server, name
 def test_a_clicked_port_is_in_the_url_and_the_link_reopens_it(server, chromium):
     from PIL import Image
 
-    from tests.browser import SHOTS, browser_page
+    from tests.browser import SHOTS, browser_page, wait_settled
 
     with browser_page(1440, 900, browser=chromium) as page:
         page.goto(server)
         page.get_by_text("Ports with incidents").first.wait_for(timeout=60_000)
         canvas = page.locator("[data-testid='stDeckGlJsonChart'] canvas").first
         canvas.wait_for(state="visible", timeout=60_000)
-        time.sleep(4)
+        wait_settled(page)
         image = Image.open(io.BytesIO(canvas.screenshot())).convert("RGB")
         pixels = image.load()
         inside = [(x, y) for x in range(4, image.width - 4, 2)
@@ -333,7 +333,7 @@ def test_a_clicked_port_is_in_the_url_and_the_link_reopens_it(server, chromium):
         page.get_by_role("button", name="Show all ports").wait_for()
         page.locator("[data-testid='stDeckGlJsonChart'] canvas").first.wait_for(
             state="visible", timeout=60_000)
-        time.sleep(4)
+        wait_settled(page)
         page.screenshot(path=str(SHOTS / "map-port-from-link.png"))  # ringed on the map
         page.get_by_text(port).first.evaluate(
             "element => element.scrollIntoView({block: 'start'})")

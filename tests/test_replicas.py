@@ -12,7 +12,7 @@ import time
 import pytest
 
 from garita import serve_many
-from tests.browser import chromium_path
+from tests.browser import chromium_path, wait_settled
 from tests.conftest import DATA
 
 for missing, install in ((serve_many.nginx_binary() is None, "nginx"),
@@ -44,6 +44,7 @@ def _pinned_page(browser, url: str, replica: int):
     page.on("websocket", lambda socket: sockets.append(socket))
     page.goto(url)
     page.get_by_text("Ports with incidents").first.wait_for(timeout=60_000)
+    wait_settled(page)  # every metric drawn before one is read
     return page, sockets
 
 

@@ -685,15 +685,18 @@ def spanish_server(shared_app):
 
 
 def _open(page, url: str, text: str) -> None:
+    from tests.browser import wait_settled
+
     page.goto(url)
     page.get_by_text(text).first.wait_for(timeout=60_000)
-    page.wait_for_timeout(2500)  # let plotly and deck.gl finish drawing
+    wait_settled(page)  # let plotly and deck.gl finish drawing
 
 
 @browser
 @pytest.mark.browser
 def test_every_page_reads_in_spanish_in_a_browser(spanish_server, chromium):
-    from tests.browser import SHOTS, STAFF_PASSWORD, STAFF_USER, browser_page
+    from tests.browser import (SHOTS, STAFF_PASSWORD, STAFF_USER, browser_page, open_page_link,
+                               wait_settled)
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     with browser_page(1440, 1000, browser=chromium) as page:
@@ -710,18 +713,16 @@ def test_every_page_reads_in_spanish_in_a_browser(spanish_server, chromium):
         page.locator("input[type=password]").fill(STAFF_PASSWORD)
         page.get_by_role("button", name="Iniciar sesión").click()
         page.get_by_text("Sesión iniciada como personal").wait_for(timeout=30_000)
-        page.get_by_role("link", name="Subir").click()
-        page.get_by_text("Plantilla, encabezados en inglés").wait_for(timeout=30_000)
+        open_page_link(page, "Subir", "Plantilla, encabezados en inglés")
         page.locator("input[type=file]").set_input_files(files=[{
             "name": "casos.csv", "mimeType": "text/csv", "buffer": SPANISH_FILE.encode()}])
         page.get_by_text("Corrija las filas aquí").wait_for(timeout=30_000)
-        page.wait_for_timeout(1500)
+        wait_settled(page)
         page.screenshot(path=str(SHOTS / "es-1440-upload.png"), full_page=True)
         shown = _shown_text(page)
         assert not ENGLISH_WORDS.findall(shown.replace("Garita", "")), shown
-        page.get_by_role("link", name="Lotes").click()
-        page.get_by_text("Registro de auditoría").wait_for(timeout=30_000)
-        page.wait_for_timeout(1500)
+        open_page_link(page, "Lotes", "Registro de auditoría")
+        wait_settled(page)
         page.screenshot(path=str(SHOTS / "es-1440-batches.png"), full_page=True)
         shown = _shown_text(page)
         assert not ENGLISH_WORDS.findall(shown.replace("Garita", "")), shown
@@ -750,7 +751,7 @@ def test_spanish_pages_at_phone_and_projector_widths(spanish_server, chromium, w
 @browser
 @pytest.mark.browser
 def test_two_visitors_on_one_server_each_read_their_language(spanish_server, chromium):
-    from tests.browser import browser_page
+    from tests.browser import browser_page, wait_settled
 
     with browser_page(1440, 1000, browser=chromium) as spanish, \
             browser_page(1440, 1000, browser=chromium) as english:
@@ -763,7 +764,8 @@ def test_two_visitors_on_one_server_each_read_their_language(spanish_server, chr
         english.reload()
         spanish.get_by_text("Incidentes por año").first.wait_for(timeout=60_000)
         english.get_by_text("Incidents per year").first.wait_for(timeout=60_000)
-        spanish.wait_for_timeout(2000)
+        wait_settled(spanish)
+        wait_settled(english)
         in_spanish, in_english = _shown_text(spanish), _shown_text(english)
     assert "Filtros" in in_spanish and "Incidentes por mes" in in_spanish
     assert not ENGLISH_WORDS.findall(in_spanish), in_spanish

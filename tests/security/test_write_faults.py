@@ -4,16 +4,10 @@ published folder that cannot be written. Every file is built here, as a tester w
 
 import hashlib
 import json
-import os
-import shutil
-import signal
-import stat
 import subprocess
 import sys
 import textwrap
-import time
 import traceback
-from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -22,9 +16,10 @@ from click.testing import CliRunner
 
 from etl.cli import main as etl_main
 from garita import db
+from tests import faults
 from tests.conftest import load_text, read
+from tests.faults import read_only
 
-ROOT = Path(__file__).resolve().parents[2]
 HEADER = "date,port,incident_types,summary\n"
 
 
@@ -41,31 +36,13 @@ def cli(master: Path, *args: str):
     return result
 
 
-def unprivileged() -> list[str]:
-    """A prefix that makes file permissions apply to this test's commands even as root."""
-    if os.geteuid() != 0:
-        return []
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        pytest.skip("running as root without setpriv: file permissions would not apply")
-    return [setpriv, "--bounding-set", "-dac_override,-dac_read_search,-fowner", "--"]
-
-
 def run_etl(master: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run ``python -m etl`` as a separate process that file permissions apply to."""
-    return subprocess.run([*unprivileged(), sys.executable, "-m", "etl", *args,
-                           "--db", str(master)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
-
-
-@contextmanager
-def read_only(path: Path):
-    mode = stat.S_IMODE(path.stat().st_mode)
-    path.chmod(mode & ~0o222)
+    """Run ``python -m etl`` as a separate process that file permissions apply to (the test
+    is skipped where they cannot: as root without setpriv)."""
     try:
-        yield
-    finally:
-        path.chmod(mode)
+        return faults.run_etl(master, *args)
+    except faults.PermissionsWouldNotApply as exc:
+        pytest.skip(str(exc))
 
 
 def state(master: Path) -> tuple:
@@ -115,15 +92,10 @@ def kill_writer_at(moment: str, master: Path, tmp_path: Path) -> Path:
     data_file = tmp_path / "killed.csv"
     data_file.write_text(rows("killed", 40))
     signal_file = tmp_path / "reached"
-    child = subprocess.Popen([sys.executable, "-c", CHILD, moment, str(signal_file),
-                              str(data_file), str(master)], cwd=ROOT)
-    deadline = time.monotonic() + 120
-    while not signal_file.exists():
-        assert child.poll() is None, "the loader ended before reaching the kill point"
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait()
+    killed = faults.kill_when([sys.executable, "-c", CHILD, moment, str(signal_file),
+                               str(data_file), str(master)], signal_file.exists)
+    assert not killed.ended_first, "the loader ended before reaching the kill point"
+    assert signal_file.exists(), "the loader did not reach the kill point in time"
     return data_file
 
 
