@@ -23,8 +23,9 @@ db: $(DB)
 run: $(STAMP) $(DB)
 	$(BIN)/python -m garita.serve --server.port $(PORT)
 
+# Two workers, each test file on one of them (its browser and app server stay its own).
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # Every speed target against its baseline, on this machine (about 25 minutes; see README).
 bench: $(STAMP)
