@@ -32,11 +32,9 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -277,32 +275,10 @@ def open_tab(browser, url: str, text: str, selectors: list[str], size: tuple[int
 def serving(command: list[str], env: dict, log: Path, cwd: Path = ROOT):
     """A Streamlit server started with ``command`` in ``cwd`` on a free port; yields its
     base URL and process id."""
-    from tests.browser import free_port
+    from tests.browser import serving as server
 
-    port = free_port()
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [*command, "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--server.headless", "true"],
-            cwd=cwd, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as reply:
-                    if reply.read().strip() == b"ok":
-                        break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{' '.join(command)} did not start: see {log}")
-            time.sleep(0.3)
+    with server(command, env={**os.environ, **env}, cwd=cwd, log=log, wait=90) as (url, process):
         yield url, process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def _database(folder: Path, size: int) -> Path:

@@ -626,7 +626,7 @@ def _load(con, checked: Checked, staged, name: str, sha: str, *, source, strict,
               "rows_skipped": report.skipped, "rows_rejected": report.rejected,
               "status": "active", **_ledger_choices(report)}
     with db.transaction(con):
-        con.execute(f"INSERT INTO batches ({', '.join(ledger)}) "
+        con.execute(f"INSERT INTO batches ({', '.join(map(db.identifier, ledger))}) "
                     f"VALUES ({', '.join('?' * len(ledger))})", list(ledger.values()))
         con.execute(sql.insert_new, {"batch": batch_id})
         con.execute(sql.insert_duplicates, {"batch": batch_id})

@@ -118,6 +118,18 @@ class Migration:
     adds_columns: tuple[tuple[str, str, str], ...] = ()  # (table, column, type), not fields'
 
 
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def identifier(name: str) -> str:
+    """``name`` quoted for SQL, where a table or column name must be written into the
+    statement (DuckDB binds values, not names). Names come from Garita's own declarations
+    (``garita.fields``, ``_LEDGER``, the schema); anything else is refused."""
+    if not _IDENTIFIER.fullmatch(name):
+        raise ValueError(f"{name!r} is not a table or column name Garita declares")
+    return f'"{name}"'
+
+
 def add_field(name: str) -> Migration:
     """The step that adds a declared field's column to the incident tables (``ALTER TABLE
     ADD COLUMN``; blank in the rows already there). A field that counts for duplicates
@@ -125,7 +137,8 @@ def add_field(name: str) -> Migration:
     def apply(con: duckdb.DuckDBPyConnection) -> None:
         declared = fields.field(name)
         for table in INCIDENT_TABLES:
-            con.execute(f'ALTER TABLE {table} ADD COLUMN "{declared.name}" {declared.sql}')
+            con.execute(f"ALTER TABLE {identifier(table)} "
+                        f"ADD COLUMN {identifier(declared.name)} {declared.sql}")
     return Migration(f"add the field {name}", apply, adds_field=name,
                      refingerprint=fields.field(name).dedup)
 
@@ -136,7 +149,7 @@ def add_columns(table: str, *columns: tuple[str, str], refingerprint: bool = Fal
     that does not come from the fields, such as the batch ledger (``_LEDGER``)."""
     def apply(con: duckdb.DuckDBPyConnection) -> None:
         for name, kind in columns:
-            con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {kind}')
+            con.execute(f"ALTER TABLE {identifier(table)} ADD COLUMN {identifier(name)} {kind}")
     return Migration(f"add {', '.join(name for name, _ in columns)} to {table}", apply,
                      refingerprint=refingerprint,
                      adds_columns=tuple((table, name, kind) for name, kind in columns))
@@ -897,7 +910,7 @@ def _upgrade(con: duckdb.DuckDBPyConnection, upgrade: Upgrade, extra: str) -> No
     if rebuilds or steps:  # views are made again afterwards, over the new tables
         for name, (kind, _) in want.items():
             if kind == "view":
-                con.execute(f'DROP VIEW IF EXISTS "{name}"')
+                con.execute(f"DROP VIEW IF EXISTS {identifier(name)}")
     for table, columns in rebuilds:
         names = ", ".join(f'"{c}"' for c in columns)
         con.execute(f'ALTER TABLE "{table}" RENAME TO "{table}__before_migration"')

@@ -392,8 +392,7 @@ _BASELINE = {"top": 0.0, "center": 0.5, "bottom": 1.0}
 
 
 def _alignment(angle: float) -> tuple[str, str]:
-    dx, dy = _UNIT[angle] if angle in _UNIT else (math.cos(math.radians(angle)),
-                                                  math.sin(math.radians(angle)))
+    dx, dy = _UNIT[angle]
     anchor = "start" if dx > 0.35 else "end" if dx < -0.35 else "middle"
     baseline = "bottom" if dy < -0.35 else "top" if dy > 0.35 else "center"
     return anchor, baseline

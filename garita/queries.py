@@ -44,14 +44,15 @@ _NO_GROUPS = ("(SELECT NULL::VARCHAR AS fingerprint, NULL::VARCHAR AS primary_ke
               "0::BIGINT AS members WHERE false)")
 
 
-def _counting(con, sql: str) -> str:
+def _counting(con, sql: str, grouped: bool | None = None) -> str:
     """``incidents_counted`` leaves out the other members of incidents decided to be one,
     and ``match_groups`` finds them by following every decision; both read every incident's
     fingerprint (at a million incidents, more than the question itself) and take a few
     milliseconds to plan even when there is nothing to find. Where no two incidents were
     ever decided to be one, every incident counts and no group exists: the question reads
     ``incidents`` directly and an empty table for the groups."""
-    if ("incidents_counted" in sql or "match_groups" in sql) and not _grouped(con):
+    if ("incidents_counted" in sql or "match_groups" in sql) and not (
+            _grouped(con) if grouped is None else grouped):
         return sql.replace("incidents_counted", "incidents").replace("match_groups", _NO_GROUPS)
     return sql
 
@@ -124,9 +125,10 @@ def headline(con, filters: Filters) -> dict:
     """The numbers above every page: incidents, people, ports, months, what is missing, and
     how many of them more than one source reported (``linked``)."""
     where, params = filters.where()
+    grouped = _grouped(con)
     linked = ("count(*) FILTER (fingerprint IN (SELECT fingerprint FROM match_groups))"
-              if _grouped(con) else "0")
-    row = one(con, f"""
+              if grouped else "0")
+    row = db.one(con, _counting(con, f"""
         SELECT count(*), coalesce(sum(people_count), 0), count(DISTINCT port_code),
                count(DISTINCT date_trunc('month', date))
                    FILTER (date_precision IN ('day', 'month')),
@@ -137,7 +139,7 @@ def headline(con, filters: Filters) -> dict:
                min(date) FILTER (date_precision IN ('day', 'month')),
                max(date) FILTER (date_precision IN ('day', 'month')),
                {linked}
-        FROM incidents_counted WHERE {where}""", params)
+        FROM incidents_counted WHERE {where}""", grouped), params)
     keys = ("incidents", "people", "ports", "months", "no_port", "year_only", "no_date",
             "people_unknown", "first_month", "last_month", "linked")
     return dict(zip(keys, row))

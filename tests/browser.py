@@ -30,37 +30,48 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(db_file: Path, env: dict | None = None, args: tuple = ()):
-    """Start the app as `make run` does, on a free port; yield its base URL."""
+def serving(command: list[str], *, env: dict, cwd: Path = ROOT, args: tuple = (),
+            log: Path | None = None, wait: float = 60.0):
+    """A Streamlit server started with ``command`` on a free localhost port (then ``args``);
+    yields its base URL and process once it answers its health check, and stops it on
+    leaving. Its output goes to ``log``, or is kept to say why it did not start."""
     port = free_port()
-    # Without the tests' figure check (tests/conftest.py): the app skips it, as `make run` does.
-    environment = {**{k: v for k, v in os.environ.items() if k != "GARITA_CHECK_FIGURES"},
-                   "GARITA_DB": str(db_file), **(env or {})}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "garita.serve", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", *args],
-        cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    with contextlib.ExitStack() as files:
+        out = files.enter_context(open(log, "wb")) if log else subprocess.PIPE
+        process = subprocess.Popen(
+            [*command, "--server.port", str(port), "--server.address", "127.0.0.1",
+             "--server.headless", "true", *args],
+            cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + wait
         while True:
-            try:
+            with contextlib.suppress(OSError):
                 with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as reply:
                     if reply.read().strip() == b"ok":
                         break
-            except OSError:
-                pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the app did not start: " +
-                                   process.stdout.read().decode(errors="replace")[-2000:])
+                why = f"see {log}" if log else \
+                    process.stdout.read().decode(errors="replace")[-2000:]
+                raise RuntimeError(f"{' '.join(command)} did not start: {why}")
             time.sleep(0.3)
-        yield url
+        yield url, process
     finally:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@contextlib.contextmanager
+def running_app(db_file: Path, env: dict | None = None, args: tuple = ()):
+    """Start the app as `make run` does, on a free port; yield its base URL."""
+    # Without the tests' figure check (tests/conftest.py): the app skips it, as `make run` does.
+    environment = {**{k: v for k, v in os.environ.items() if k != "GARITA_CHECK_FIGURES"},
+                   "GARITA_DB": str(db_file), **(env or {})}
+    with serving([sys.executable, "-m", "garita.serve"], env=environment, args=args) as (url, _):
+        yield url
 
 
 @contextlib.contextmanager
